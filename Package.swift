@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "agent-safe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "agent-safe", targets: ["AgentSafeCLI"]),
+        .library(name: "AgentSafeCore", targets: ["AgentSafeCore"]),
+        .library(name: "AgentSafeConfig", targets: ["AgentSafeConfig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+    ],
+    targets: [
+        .target(name: "AgentSafeCore"),
+        .target(
+            name: "AgentSafeConfig",
+            dependencies: [
+                "AgentSafeCore",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "AgentSafeCLI",
+            dependencies: [
+                "AgentSafeCore",
+                "AgentSafeConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "AgentSafeCoreTests", dependencies: ["AgentSafeCore"]),
+        .testTarget(name: "AgentSafeConfigTests", dependencies: ["AgentSafeConfig", "AgentSafeCore"]),
+        .testTarget(name: "AgentSafeCLITests", dependencies: ["AgentSafeCLI"]),
+    ]
+)
+
+// One settings loop for every target (house style rule 1).
+for target in package.targets {
+    var settings = target.swiftSettings ?? []
+    settings.append(contentsOf: [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ])
+    target.swiftSettings = settings
+}

@@ -1,0 +1,100 @@
+import AgentSafeConfig
+import AgentSafeCore
+import ArgumentParser
+
+/// One decision request on the command line (shared by `check` and `explain`).
+struct RequestOptions: ParsableArguments {
+    @Option(name: [.customShort("t"), .long], help: "Target id from the inventory.")
+    var target: String?
+
+    @Option(name: [.customShort("c"), .long], help: "Caller agent id (omit for an anonymous caller).")
+    var caller: String?
+
+    @Option(name: .customLong("role"), help: "A role of the caller (repeatable).")
+    var roles: [String] = []
+
+    @Option(name: .customLong("group"), help: "A group of the caller (repeatable).")
+    var groups: [String] = []
+
+    @Option(name: .customLong("delegated-from"),
+            help: "A link of the caller's delegation chain, root first (repeatable).")
+    var delegatedFrom: [String] = []
+
+    @Option(name: [.customShort("p"), .long], help: "Parameters as a JSON object.")
+    var params: String?
+
+    @Option(name: .customLong("ticket-id"), help: "Change or incident ticket (e.g. CHG-1234).")
+    var ticketID: String?
+
+    @Option(name: .long, help: "Evaluate at this time (ISO 8601, e.g. 2026-03-02T22:00:00Z): what-if for time windows.")
+    var at: String?
+
+    func request(action: String) throws -> DecisionRequest {
+        var parsedParams: [String: JSONValue] = [:]
+        if let params {
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(params)
+            } catch {
+                throw Console.fail("invalid JSON in --params: \(error.description)")
+            }
+            guard case .object(let object) = value else {
+                throw Console.fail("--params must be a JSON object like '{\"replicas\": 3}', got a JSON \(value.kindName)")
+            }
+            parsedParams = object
+        }
+        if caller == nil, !(roles.isEmpty && groups.isEmpty && delegatedFrom.isEmpty) {
+            throw Console.fail("--role, --group and --delegated-from need --caller")
+        }
+        let instant: Instant
+        if let at {
+            guard let parsed = Timestamps.parse(at) else {
+                throw Console.fail("--at '\(at)' is not an ISO 8601 date-time like 2026-03-02T22:00:00Z")
+            }
+            instant = parsed
+        } else {
+            instant = Timestamps.now()
+        }
+        let identity = caller.map {
+            Caller(agentID: $0, roles: roles, groups: groups,
+                   delegationChain: delegatedFrom.map { DelegationLink(agentID: $0) })
+        }
+        return DecisionRequest(action: action, target: target, caller: identity, params: parsedParams,
+                               ticketID: ticketID, instant: instant, auditID: EventID.random())
+    }
+}
+
+extension DecisionResult {
+    /// Exit code of `agent-safe check` for this result (docs/cli.md).
+    var exitCode: Int32 {
+        switch self {
+        case .allow: 0
+        case .deny: 2
+        case .requireApproval: 3
+        }
+    }
+
+    var label: String {
+        switch self {
+        case .allow: Console.paint("ALLOW", "32;1")
+        case .deny: Console.paint("DENY", "31;1")
+        case .requireApproval: Console.paint("REQUIRE_APPROVAL", "33;1")
+        }
+    }
+}
+
+enum DecisionText {
+    static func render(_ d: Decision) -> String {
+        var lines = ["\(d.result.label) — \(d.reason)"]
+        lines.append("  action:  \(d.action)")
+        lines.append("  target:  \(d.target ?? "(none)")\(d.targetKnown || d.target == nil ? "" : " (not in inventory: treated as critical)")")
+        lines.append("  caller:  \(d.caller)")
+        var risk = "  risk:    \(d.effectiveRisk.rawValue) (action \(d.riskClass.rawValue), matrix \(d.matrixRisk.rawValue)"
+        for m in d.modifiers { risk += "; +\(m.raise) \(m.reason)" }
+        lines.append(risk + ")")
+        if let p = d.policyMatched { lines.append("  policy:  \(p)") }
+        if let t = d.ticketID { lines.append("  ticket_id: \(t)") }
+        lines.append("  audit:   \(d.auditID)")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,54 @@
+extension Decision {
+    /// The decision as JSON (snake_case keys, as upstream's Decision JSON plus the new fields).
+    public var jsonValue: JSONValue {
+        var o: [String: JSONValue] = [
+            "result": .string(result.rawValue),
+            "reason": .string(reason),
+            "code": .string(code.rawValue),
+            "action": .string(action),
+            "target": target.map(JSONValue.string) ?? .null,
+            "target_known": .bool(targetKnown),
+            "caller": .string(caller),
+            "risk_class": .string(riskClass.rawValue),
+            "matrix_risk": .string(matrixRisk.rawValue),
+            "effective_risk": .string(effectiveRisk.rawValue),
+            "risk_modifiers": .array(modifiers.map { m in
+                .object([
+                    "source": .string(m.source.rawValue), "reason": .string(m.reason),
+                    "raise": .integer(Int64(m.raise)), "from": .string(m.from.rawValue), "to": .string(m.to.rawValue),
+                ])
+            }),
+            "policy_matched": policyMatched.map(JSONValue.string) ?? .null,
+            "audit_id": .string(auditID),
+            "ticket_id": ticketID.map(JSONValue.string) ?? .null,
+        ]
+        if let correlationID { o["correlation_id"] = .string(correlationID) }
+        if !paramErrors.isEmpty { o["param_errors"] = .array(paramErrors.map(JSONValue.string)) }
+        return .object(o)
+    }
+}
+
+/// Event and decision ids: `evt-` and 32 hex digits (128 random bits; upstream's 48 collide).
+public enum EventID {
+    public static func random() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return random(using: &rng)
+    }
+
+    public static func random(using rng: inout some RandomNumberGenerator) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var bytes = [UInt8](repeating: 0, count: 36)
+        bytes[0] = UInt8(ascii: "e")
+        bytes[1] = UInt8(ascii: "v")
+        bytes[2] = UInt8(ascii: "t")
+        bytes[3] = UInt8(ascii: "-")
+        for half in 0..<2 {
+            var word = rng.next()
+            for i in 0..<16 {
+                bytes[4 + half * 16 + i] = hex[Int(word & 0xF)]
+                word >>= 4
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
