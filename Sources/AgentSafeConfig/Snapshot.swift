@@ -36,20 +36,27 @@ public struct Snapshot: Sendable {
     public var files: [LoadedFile]
     public var paths: ResolvedPaths
 
-    /// SHA-256 over every loaded file's path and digest: changes when any input changes.
+    /// SHA-256 over every loaded file's role, name within its role and content digest: changes when any input
+    /// changes (agent-safe.yaml included), and not with the directory the command runs from.
     public var digest: String {
         var hasher = SHA256()
         for file in files {
-            hasher.update(data: Data(file.path.utf8))
-            hasher.update(data: Data(file.sha256.utf8))
+            hasher.update(data: Data("\(file.role.rawValue)\u{0}\(file.name)\u{0}\(file.sha256)\n".utf8))
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return CatalogueLoader.hex(hasher.finalize())
     }
 }
 
 public struct LoadedFile: Sendable, Hashable {
+    public enum Role: String, Sendable, Hashable {
+        case config, action, inventory, policy
+    }
+    /// As errors show it (relative to the working directory when below it).
     public var path: String
     public var sha256: String
+    public var role: Role
+    /// The file's path below its root (the registry or policy directory), or its file name.
+    public var name: String
 }
 
 public struct ResolvedPaths: Sendable, Hashable {
@@ -79,8 +86,13 @@ public enum CatalogueLoader {
         } else if options.discoverConfig {
             configPath = ProjectConfig.discover(from: cwd)
         }
+        var files: [LoadedFile] = []
         if let configPath {
             config = try ProjectConfig.load(path: configPath, displayPath: display(configPath, cwd: cwd))
+            if let data = FileManager.default.contents(atPath: configPath) {
+                files.append(LoadedFile(path: display(configPath, cwd: cwd), sha256: hex(SHA256.hash(data: data)),
+                                        role: .config, name: "agent-safe.yaml"))
+            }
         }
         let registry = options.registry.map(absolute) ?? config.registry.map(config.resolve) ?? absolute("actions")
         let policies = options.policies.map(absolute) ?? config.policies.map(config.resolve) ?? absolute("policies")
@@ -92,7 +104,6 @@ public enum CatalogueLoader {
             auditLog: config.auditLog.map(config.resolve))
 
         var diagnostics = config.warnings
-        var files: [LoadedFile] = []
         let reader = YAMLFileReader()
         let zones = ZoneResolver()
 
@@ -103,7 +114,7 @@ public enum CatalogueLoader {
             let shown = display(file, cwd: cwd)
             do {
                 let (node, digest) = try readHashed(file, shown: shown, reader: reader)
-                files.append(LoadedFile(path: shown, sha256: digest))
+                files.append(LoadedFile(path: shown, sha256: digest, role: .action, name: below(file, registry)))
                 guard let node else {
                     diagnostics.append(ConfigDiagnostic(code: .emptyFile, file: shown, line: 1, column: 1, fieldPath: "",
                                                         message: "file is empty; an action file holds one action mapping"))
@@ -143,7 +154,7 @@ public enum CatalogueLoader {
             let shown = display(inventoryPath, cwd: cwd)
             do {
                 let (node, digest) = try readHashed(inventoryPath, shown: shown, reader: reader)
-                files.append(LoadedFile(path: shown, sha256: digest))
+                files.append(LoadedFile(path: shown, sha256: digest, role: .inventory, name: "inventory"))
                 if let node {
                     let ctx = DecodeContext(file: shown, unknownKeys: config.unknownKeys)
                     targets = PolicyDecoder(ctx: ctx, zones: zones).targets(node)
@@ -177,7 +188,7 @@ public enum CatalogueLoader {
             let shown = display(file, cwd: cwd)
             do {
                 let (node, digest) = try readHashed(file, shown: shown, reader: reader)
-                files.append(LoadedFile(path: shown, sha256: digest))
+                files.append(LoadedFile(path: shown, sha256: digest, role: .policy, name: below(file, policies)))
                 guard let node else {
                     diagnostics.append(ConfigDiagnostic(code: .emptyFile, file: shown, line: 1, column: 1, fieldPath: "",
                                                         message: "policy file is empty; expected a 'rules' list"))
@@ -212,6 +223,24 @@ public enum CatalogueLoader {
                         engine: engine, warnings: diagnostics, files: files, paths: paths)
     }
 
+    static func hex(_ digest: SHA256.Digest) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in digest {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `file` relative to the directory `root` (its last component when `root` is the file itself).
+    static func below(_ file: String, _ root: String) -> String {
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        if file.hasPrefix(prefix) { return String(file.dropFirst(prefix.count)) }
+        return (file as NSString).lastPathComponent
+    }
+
     static func readHashed(_ path: String, shown: String, reader: YAMLFileReader) throws(ConfigLoadError) -> (YAMLNode?, String) {
         let data: Data
         do {
@@ -228,7 +257,7 @@ public enum CatalogueLoader {
             throw ConfigLoadError([ConfigDiagnostic(code: .fileNotFound, file: shown, line: 0, column: 0, fieldPath: "",
                                                     message: "cannot read file: \(YAMLFileReader.describe(error))")])
         }
-        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let digest = hex(SHA256.hash(data: data))
         return (try reader.parse(data: data, displayPath: shown), digest)
     }
 

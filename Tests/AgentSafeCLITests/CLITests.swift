@@ -96,6 +96,25 @@ struct CLITests {
         #expect(lines[4]?["code"] as? String == "invalid_params")
     }
 
+    @Test func batchRefusesSingleRequestFlagsAndChecksCallerFields() throws {
+        let dir = try Self.starter()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let line = #"{"action":"restart-deployment","target":"dev/web","params":{"namespace":"web","deployment":"web"}}"#
+        let mixed = try CLIRunner.run(["check", "--batch", "-", "--caller", "me", "--target", "prod/web"], in: dir, stdin: line)
+        #expect(mixed.status == 64)
+        #expect(mixed.stderr.contains("--target describes one request"))
+        let input = """
+            {"action":"restart-deployment","target":"dev/web","caller":{"agent_id":"me","role":["x"]},"params":{}}
+            {"action":"restart-deployment","target":"dev/web","caller":{"agent_id":"me","agent_name":7},"params":{}}
+            """
+        let out = try CLIRunner.run(["check", "--batch", "-"], in: dir, stdin: input)
+        #expect(out.status == 1)
+        let lines = out.stdout.split(separator: "\n").map { String($0) }
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains("did you mean 'roles'") == true)
+        #expect(lines.last?.contains("'caller.agent_name' must be a string") == true)
+    }
+
     @Test func explainListsEveryRule() throws {
         let dir = try Self.starter()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -79,6 +79,12 @@ enum MalformedCorpus {
           "over the 4194304-byte limit"),
         c("billion laughs alias bomb", ["actions/bomb.yaml": .text(aliasBomb)], "actions/bomb.yaml", nil, nil,
           .yamlTooComplex, "", "expands to more than"),
+        c("alias bomb used as a mapping key", ["actions/keybomb.yaml": .text(aliasBomb + "*l9: boom\n")],
+          "actions/keybomb.yaml", 12, 1, .yamlTooComplex, "", "an alias can't be used as a mapping key"),
+        c("flow sequence of aliases as a key", ["actions/flowkey.yaml": .text(aliasBomb + "[*l9, *l8]: boom\n")],
+          "actions/flowkey.yaml", 12, 10, .yamlTooComplex, "", "a collection can't be used as a mapping key"),
+        c("explicit complex key next to anchors", ["actions/qkey.yaml": .text(aliasBomb + "? - *l9\n: boom\n")],
+          "actions/qkey.yaml", 12, 1, .yamlTooComplex, "", "explicit mapping keys"),
         c("2000 nested [", ["actions/deep.yaml": .text(deepNesting)], "actions/deep.yaml", 2, nil, .yamlSyntax, "",
           "nesting level"),
 
@@ -144,7 +150,7 @@ enum MalformedCorpus {
         c("risk_class: LOW", p(scale, "risk_class: medium", "risk_class: LOW"), scale, 4, 13, .invalidValue, "risk_class",
           "did you mean 'low'?"),
         c("environment: production", p(inventory, "environment: dev", "environment: production"), inventory, 4, 18,
-          .invalidValue, "targets[0].environment", "'production' is not one of dev, staging, prod"),
+          .invalidValue, "targets[0].environment", "'production' is not one of dev, staging, prod (did you mean 'prod'?)"),
         c("decision: permit", p(policy, "decision: allow", "decision: permit"), policy, 7, 15, .invalidValue,
           "rules[0].decision", "'permit' is not one of allow, deny, require_approval"),
         c("parameter type: object", p(scale, "type: integer", "type: object"), scale, 11, 11, .invalidValue,
@@ -172,7 +178,7 @@ enum MalformedCorpus {
 
         // Unknown keys (refused by default) with suggestions.
         c("scope: under credentials", p(scale, "  fields:\n", "  scope:\n"), scale, 27, 3, .unknownKey, "credentials.scope",
-          "unknown key 'scope'; known keys: type, fields, ttl"),
+          "unknown key 'scope' (did you mean 'fields'?); known keys: type, fields, ttl"),
         c("priorty: for priority", p(policy, "priority: 10", "priorty: 10"), policy, 3, 5, .unknownKey,
           "rules[0].priorty", "did you mean 'priority'?"),
         c("decison: for decision", p(policy, "decision: allow", "decison: allow"), policy, 7, 5, .unknownKey,

@@ -30,6 +30,9 @@ struct CheckCommand: ParsableCommand {
     func validate() throws {
         if batch == nil, action == nil { throw ValidationError("give an ACTION, or --batch FILE") }
         if batch != nil, action != nil { throw ValidationError("give either an ACTION or --batch, not both") }
+        if batch != nil, let flag = request.singleRequestFlags.first {
+            throw ValidationError("\(flag) describes one request; with --batch every line carries its own fields")
+        }
     }
 
     func run() throws {
@@ -150,11 +153,19 @@ enum BatchRequest {
             guard let roles = strings("roles"), let groups = strings("groups"), let chain = strings("delegation_chain") else {
                 return .failure(Failure(code: "wrong_type", message: "'caller.roles', 'groups' and 'delegation_chain' must be lists of strings"))
             }
-            let unknown = c.keys.filter { !["agent_id", "agent_name", "roles", "groups", "delegation_chain"].contains($0) }
-            if let u = unknown.sorted().first {
-                return .failure(Failure(code: "unknown_field", message: "unknown field 'caller.\(u)'"))
+            let known = ["agent_id", "agent_name", "roles", "groups", "delegation_chain"]
+            if let u = c.keys.filter({ !known.contains($0) }).sorted().first {
+                let hint = Suggest.closest(to: u, in: known).map { " (did you mean '\($0)'?)" } ?? ""
+                return .failure(Failure(code: "unknown_field", message: "unknown field 'caller.\(u)'\(hint)"))
             }
-            caller = Caller(agentID: id, agentName: c["agent_name"]?.stringValue ?? "", roles: roles, groups: groups,
+            let name: String
+            switch c["agent_name"] {
+            case nil, .null?: name = ""
+            case .string(let s)?: name = s
+            case let other?:
+                return .failure(Failure(code: "wrong_type", message: "'caller.agent_name' must be a string, got \(other.kindName)"))
+            }
+            caller = Caller(agentID: id, agentName: name, roles: roles, groups: groups,
                             delegationChain: chain.map { DelegationLink(agentID: $0) })
         case let other?:
             return .failure(Failure(code: "wrong_type", message: "'caller' must be a string or an object, got \(other.kindName)"))

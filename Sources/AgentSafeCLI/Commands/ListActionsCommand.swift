@@ -17,10 +17,13 @@ struct ListActionsCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "text or json.")
     var output: OutputFormat = .text
 
-    func run() throws {
+    func validate() throws {
         if let risk, RiskClass(rawValue: risk) == nil {
             throw ValidationError("--risk must be one of low, medium, high, critical")
         }
+    }
+
+    func run() throws {
         let snapshot = try global.loadSnapshot()
         let actions = snapshot.actions.filter { a in
             (tag.map { a.tags.contains($0) } ?? true) && (risk.map { a.riskClass.rawValue == $0 } ?? true)

@@ -29,6 +29,20 @@ struct RequestOptions: ParsableArguments {
     @Option(name: .long, help: "Evaluate at this time (ISO 8601, e.g. 2026-03-02T22:00:00Z): what-if for time windows.")
     var at: String?
 
+    /// The flags given that only make sense for a single request (refused with `--batch`).
+    var singleRequestFlags: [String] {
+        var flags: [String] = []
+        if target != nil { flags.append("--target") }
+        if caller != nil { flags.append("--caller") }
+        if !roles.isEmpty { flags.append("--role") }
+        if !groups.isEmpty { flags.append("--group") }
+        if !delegatedFrom.isEmpty { flags.append("--delegated-from") }
+        if params != nil { flags.append("--params") }
+        if ticketID != nil { flags.append("--ticket-id") }
+        if at != nil { flags.append("--at") }
+        return flags
+    }
+
     func request(action: String) throws -> DecisionRequest {
         var parsedParams: [String: JSONValue] = [:]
         if let params {

@@ -55,6 +55,11 @@ public struct YAMLFileReader: Sendable {
     }
 
     public func parse(text: String, displayPath: String) throws(ConfigLoadError) -> YAMLNode? {
+        if let finding = AliasKeyGuard.check(text) {
+            throw ConfigLoadError([ConfigDiagnostic(
+                code: .yamlTooComplex, file: displayPath, line: finding.line, column: finding.column, fieldPath: "",
+                message: finding.message + " in a document with anchors (it could expand without bound)")])
+        }
         let root: Node?
         do {
             let parser = try Parser(yaml: text, resolver: .default, constructor: .default, encoding: .utf8)
@@ -166,7 +171,9 @@ public struct YAMLFileReader: Sendable {
     }
 
     static func tabHint(_ problem: String) -> String {
-        problem.contains("cannot start any token") ? " (tabs can't indent YAML; use spaces)" : ""
+        let lowered = problem.lowercased()
+        return lowered.contains("cannot start any token") || lowered.contains("tab")
+            ? " (tabs can't indent YAML; use spaces)" : ""
     }
 
     static func lineColumn(of byteOffset: Int, in text: String) -> (Int, Int) {

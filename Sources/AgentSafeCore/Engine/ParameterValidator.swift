@@ -8,38 +8,46 @@ public enum ParameterValidator {
     static let echoLimit = 64
 
     public static func validate(_ params: [String: JSONValue], against action: ActionDefinition) -> [String] {
+        // One pass over the declared parameters, one lookup each, reading fields through the buffer (no copy of
+        // each parameter). Missing-parameter messages go straight to `errors`, per-value messages to `checks`,
+        // which is appended after the unknown-parameter messages: the documented order is kept.
         var errors: [String] = []
-        for p in action.parameters where p.required && params[p.name] == nil {
-            errors.append("Missing required parameter: \(p.name)")
-        }
-        if params.count > 0 {
+        var checks: [String] = []
+        action.parameters.withUnsafeBufferPointer { declared in
+            for i in declared.indices {
+                guard let value = params[declared[i].name] else {
+                    if declared[i].required { errors.append("Missing required parameter: \(declared[i].name)") }
+                    continue
+                }
+                check(value, declared[i], into: &checks)
+            }
             var unknown: [String] = []
-            for key in params.keys where action.parameter(named: key) == nil {
+            for key in params.keys where !declared.contains(where: { $0.name == key }) {
                 unknown.append(key)
             }
-            if !unknown.isEmpty {
-                for key in unknown.sorted() { errors.append("Unknown parameter: \(display(key))") }
-            }
+            for key in unknown.sorted() { errors.append("Unknown parameter: \(display(key))") }
         }
-        for p in action.parameters {
-            guard let value = params[p.name] else { continue }
-            check(value, type: p.type, label: "Parameter '\(p.name)'", sensitive: p.sensitive,
-                  constraints: p.constraints?.value, into: &errors)
-            guard typeMatches(value, p.type), case .array(let items) = value, let c = p.constraints else { continue }
-            if let minItems = c.minItems, items.count < minItems {
-                errors.append("Parameter '\(p.name)': \(items.count) items is below minimum \(minItems)")
-            }
-            if let maxItems = c.maxItems, items.count > maxItems {
-                errors.append("Parameter '\(p.name)': \(items.count) items exceeds maximum \(maxItems)")
-            }
-            if let spec = c.items {
-                for (i, item) in items.enumerated() {
-                    check(item, type: spec.type, label: "Parameter '\(p.name)[\(i)]'", sensitive: p.sensitive,
-                          constraints: spec.constraints, into: &errors)
-                }
-            }
-        }
+        errors += checks
         return errors
+    }
+
+    /// The value checks of one declared, present parameter.
+    private static func check(_ value: JSONValue, _ p: borrowing ActionParameter, into errors: inout [String]) {
+        check(value, type: p.type, label: "Parameter '\(p.name)'", sensitive: p.sensitive,
+              constraints: p.constraints?.value, into: &errors)
+        guard typeMatches(value, p.type), case .array(let items) = value, let c = p.constraints else { return }
+        if let minItems = c.minItems, items.count < minItems {
+            errors.append("Parameter '\(p.name)': \(items.count) items is below minimum \(minItems)")
+        }
+        if let maxItems = c.maxItems, items.count > maxItems {
+            errors.append("Parameter '\(p.name)': \(items.count) items exceeds maximum \(maxItems)")
+        }
+        if let spec = c.items {
+            for (i, item) in items.enumerated() {
+                check(item, type: spec.type, label: "Parameter '\(p.name)[\(i)]'", sensitive: p.sensitive,
+                      constraints: spec.constraints, into: &errors)
+            }
+        }
     }
 
     static func typeMatches(_ value: JSONValue, _ type: ParameterType) -> Bool {
@@ -53,15 +61,17 @@ public enum ParameterValidator {
     }
 
     static func check(
-        _ value: JSONValue, type: ParameterType, label: String, sensitive: Bool, constraints: ValueConstraints?,
-        into errors: inout [String]
+        _ value: JSONValue, type: ParameterType, label makeLabel: @autoclosure () -> String, sensitive: Bool,
+        constraints: ValueConstraints?, into errors: inout [String]
     ) {
+        // The label and the echoed value are only built for a message: a valid value costs no string work.
+        var label: String { makeLabel() }
+        var shown: String { sensitive ? "(sensitive value)" : echo(value) }
         guard typeMatches(value, type) else {
             errors.append("\(label): expected \(type.rawValue), got \(value.kindName)")
             return
         }
         guard let c = constraints else { return }
-        let shown = sensitive ? "(sensitive value)" : echo(value)
         if let number = value.doubleValue {
             if let min = c.minValue, number < min {
                 errors.append("\(label): value \(shown) is below minimum \(render(min))")
@@ -71,12 +81,14 @@ public enum ParameterValidator {
             }
         }
         if case .string(let s) = value {
-            let length = s.unicodeScalars.count
-            if let min = c.minLength, length < min {
-                errors.append("\(label): length \(length) is below minimum \(min)")
-            }
-            if let max = c.maxLength, length > max {
-                errors.append("\(label): length \(length) exceeds maximum \(max)")
+            if c.minLength != nil || c.maxLength != nil {
+                let length = s.unicodeScalars.count
+                if let min = c.minLength, length < min {
+                    errors.append("\(label): length \(length) is below minimum \(min)")
+                }
+                if let max = c.maxLength, length > max {
+                    errors.append("\(label): length \(length) exceeds maximum \(max)")
+                }
             }
             if let pattern = c.pattern, !pattern.wholeMatch(s) {
                 errors.append("\(label): value does not match pattern '\(pattern.pattern)'")

@@ -25,12 +25,14 @@ public struct PolicyEngine: Sendable {
     public func evaluate(_ request: DecisionRequest) -> Decision {
         var stage = prepare(request)
         if stage.decision.code != .policy { return stage.decision }
+        let rules = policy.rules
         for index in policy.candidates(action: request.action, environment: stage.target?.environment) {
-            let rule = policy.rules[Int(index)]
-            if matches(rule.match, request: request, target: stage.target, effectiveRisk: stage.decision.effectiveRisk) {
-                stage.decision.result = rule.decision
-                stage.decision.reason = rule.reason
-                stage.decision.policyMatched = rule.name
+            // Fields through the subscript, not `let rule = rules[i]`: no copy of every rule tried.
+            let i = Int(index)
+            if matches(rules[i].match, request: request, target: stage.target, effectiveRisk: stage.decision.effectiveRisk) {
+                stage.decision.result = rules[i].decision
+                stage.decision.reason = rules[i].reason
+                stage.decision.policyMatched = rules[i].name
                 return stage.decision
             }
         }

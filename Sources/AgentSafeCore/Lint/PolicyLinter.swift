@@ -43,7 +43,7 @@ public enum PolicyLinter {
             if let first = seen[rule.name] {
                 let at = first.map { " (first defined at \($0))" } ?? ""
                 findings.append(LintFinding(kind: .duplicateName, rule: rule.name, source: rule.source,
-                                            message: "rule name '\(rule.name)' is used more than once\(at)"))
+                                            message: "the name is used more than once\(at)"))
             } else {
                 seen[rule.name] = rule.source
             }
