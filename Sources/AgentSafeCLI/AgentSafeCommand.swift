@@ -14,7 +14,7 @@ struct AgentSafeCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             CheckCommand.self, ExplainCommand.self, ValidateCommand.self, TestCommand.self, LintCommand.self,
-            ListActionsCommand.self, InitCommand.self,
+            ListActionsCommand.self, InitCommand.self, KeysCommand.self, TicketCommand.self, TokenCommand.self,
         ]
     )
 }

@@ -115,7 +115,8 @@ public enum PolicyTests {
         guard let f = ctx.mapping(node, path, allowed: ["agent_id", "agent_name", "roles", "groups", "delegation_chain"])
         else { return nil }
         guard let id = ctx.require(f, "agent_id").flatMap({ ctx.string($0, f.path("agent_id")) }) else { return nil }
-        var caller = Caller(agentID: id)
+        // A test states the chain it wants to exercise: it counts as proven.
+        var caller = Caller(agentID: id, delegationVerified: true)
         caller.agentName = f.present("agent_name").flatMap { ctx.string($0, f.path("agent_name")) } ?? ""
         caller.roles = f.present("roles").flatMap { ctx.stringList($0, f.path("roles")) } ?? []
         caller.groups = f.present("groups").flatMap { ctx.stringList($0, f.path("groups")) } ?? []

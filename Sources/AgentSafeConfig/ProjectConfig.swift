@@ -18,6 +18,13 @@ public struct ProjectConfig: Sendable {
     public var unknownKeys: UnknownKeyPolicy
     public var duplicateRuleNames: UnknownKeyPolicy
     public var risk: RiskSettings
+    /// `tickets:` (keys, algorithm, ttl, audience); `nil` when absent.
+    public var tickets: TicketsConfig?
+    /// `identity:` (keys and limits of identity tokens); `nil` when absent.
+    public var identity: IdentityConfig?
+    public var state = StateConfig()
+    /// Line of `signing_key` (for errors about it).
+    public var signingKeyLine = 1
 
     public init(path: String? = nil) {
         self.path = path
@@ -29,7 +36,7 @@ public struct ProjectConfig: Sendable {
 
     static let keys = [
         "registry", "policies", "inventory", "audit_log", "signing_key", "issuer", "rate_limit", "cumulative_risk",
-        "compat", "risk",
+        "compat", "risk", "tickets", "identity", "state",
     ]
 
     /// Finds `agent-safe.yaml` in `directory` or the nearest parent (upstream's discovery rule).
@@ -88,6 +95,7 @@ public struct ProjectConfig: Sendable {
         if let n = f.present("signing_key"), let key = ctx.string(n, "signing_key") {
             if key.isEmpty { ctx.report(.invalidValue, n, "signing_key", "must not be empty") }
             signingKey = Secret(key)
+            signingKeyLine = n.line
         }
         if let n = f["issuer"] {
             issuer = ctx.string(n, "issuer") ?? issuer
@@ -105,7 +113,14 @@ public struct ProjectConfig: Sendable {
         if let n = f.present("rate_limit") { rateLimit = RateLimitSettings(n, ctx: ctx) }
         if let n = f.present("cumulative_risk") { cumulativeRisk = CumulativeRiskSettings(n, ctx: ctx) }
         if let n = f.present("risk") { risk = Self.riskSettings(n, ctx: ctx) }
+        if let n = f.present("tickets") { decodeTickets(n, ctx: ctx) }
+        if let n = f.present("identity") { decodeIdentity(n, ctx: ctx) }
+        if let n = f.present("state") { decodeState(n, ctx: ctx) }
     }
+
+    /// The state directory: `state.directory`, else `.agent-safe` beside the config file (or in the working
+    /// directory without one).
+    public var stateDirectory: String { resolve(state.directory ?? ".agent-safe") }
 
     static func riskSettings(_ node: YAMLNode, ctx: DecodeContext) -> RiskSettings {
         var settings = RiskSettings()

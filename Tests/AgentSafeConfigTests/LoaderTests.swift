@@ -545,7 +545,7 @@ struct LoaderTests {
             ])
             let first = cases[0]
             #expect(first.caller == Caller(agentID: "deploy-bot", agentName: "Deploy Bot", roles: ["deployer"],
-                                           groups: ["platform"]))
+                                           groups: ["platform"], delegationVerified: true))
             #expect(first.params == ["namespace": "staging", "deployment": "app"])
             #expect(first.expectPolicy == .some("allow-deployers-staging"))
             #expect(first.expectRisk == .medium)

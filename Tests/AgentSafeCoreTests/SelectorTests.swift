@@ -31,7 +31,26 @@ struct SelectorTests {
 
     static let direct = Caller(agentID: "deploy-bot", roles: ["deployer"], groups: ["platform"])
     static let delegated = Caller(agentID: "sub-1", roles: ["reader"], groups: [],
-                                  delegationChain: [DelegationLink(agentID: "orchestrator"), DelegationLink(agentID: "planner")])
+                                  delegationChain: [DelegationLink(agentID: "orchestrator"), DelegationLink(agentID: "planner")],
+                                  delegationVerified: true)
+    /// The same chain, claimed but not proven (e.g. from a request body).
+    static let claimed = Caller(agentID: "sub-1", roles: ["reader"], groups: [],
+                                delegationChain: [DelegationLink(agentID: "orchestrator"), DelegationLink(agentID: "planner")])
+
+    /// (selector, matches the unproven chain): an unproven chain can only hurt its claimer.
+    static let claimedTable: [(CallerSelector, Bool)] = [
+        (CallerSelector(delegatedFrom: ["orchestrator"]), false),
+        (CallerSelector(requireDelegation: true), false),
+        (CallerSelector(requireDelegation: false), false),  // it claims to be delegated, so it isn't "direct" either
+        (CallerSelector(maxDelegationDepth: 1), false),
+        (CallerSelector(maxDelegationDepth: 2), true),
+        (CallerSelector(roles: ["reader"]), true),
+    ]
+
+    @Test("unverified delegation chains", arguments: claimedTable)
+    func claimedChain(_ c: (CallerSelector, Bool)) {
+        #expect(c.0.matches(Self.claimed) == c.1)
+    }
 
     static let callerTable: [(CallerSelector, Bool, Bool)] = [
         // (selector, matches direct, matches delegated)

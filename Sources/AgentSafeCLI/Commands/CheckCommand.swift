@@ -1,5 +1,6 @@
 import AgentSafeConfig
 import AgentSafeCore
+import AgentSafeTickets
 import ArgumentParser
 import Foundation
 
@@ -38,19 +39,29 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let snapshot = try global.loadSnapshot()
         if let batch {
-            try runBatch(batch, engine: snapshot.engine)
+            try runBatch(batch, engine: snapshot.engine, tokens: try TokenContext.load(snapshot.config))
             return
         }
-        let decision = snapshot.engine.evaluate(try request.request(action: action!))
+        let tokens = try TokenContext.load(snapshot.config)
+        let req = try request.request(action: action!, tokens: tokens)
+        let decision = snapshot.engine.evaluate(req)
+        // A what-if at another time never yields a usable ticket.
+        let ticket = request.at == nil ? try tokens.ticket(for: decision, request: req, now: Clock.now()) : nil
         if output == .json || jsonOutput {
-            print(decision.jsonValue.prettyText)
+            print(Self.json(decision, ticket: ticket).prettyText)
         } else {
-            print(DecisionText.render(decision))
+            print(DecisionText.render(decision, ticket: ticket))
         }
         if decision.result != .allow { throw ExitCode(decision.result.exitCode) }
     }
 
-    func runBatch(_ source: String, engine: PolicyEngine) throws {
+    static func json(_ decision: Decision, ticket: ExecutionTicket?) -> JSONValue {
+        guard let ticket, case .object(var o) = decision.jsonValue else { return decision.jsonValue }
+        o["ticket"] = ticket.summaryJSON
+        return .object(o)
+    }
+
+    func runBatch(_ source: String, engine: PolicyEngine, tokens: TokenContext) throws {
         let handle: FileHandle
         if source == "-" {
             handle = .standardInput
@@ -72,9 +83,11 @@ struct CheckCommand: ParsableCommand {
         for line in LineReader(handle: handle) {
             lineNumber += 1
             if line.allSatisfy(\.isWhitespace) { continue }
-            switch BatchRequest.parse(line, lineNumber: lineNumber, now: now) {
-            case .success(let req):
-                out += engine.evaluate(req).jsonValue.canonicalText + "\n"
+            switch BatchRequest.parse(line, lineNumber: lineNumber, now: now, tokens: tokens) {
+            case .success(let (req, whatIf)):
+                let decision = engine.evaluate(req)
+                let ticket = whatIf ? nil : try tokens.ticket(for: decision, request: req, now: now.secondsSinceEpoch)
+                out += Self.json(decision, ticket: ticket).canonicalText + "\n"
             case .failure(let error):
                 failed += 1
                 out += JSONValue.object([
@@ -95,9 +108,11 @@ enum BatchRequest {
         var message: String
     }
 
-    static let keys: Set<String> = ["action", "target", "params", "caller", "ticket_id", "timestamp", "correlation_id"]
+    static let keys: Set<String> = ["action", "target", "params", "caller", "identity_token", "ticket_id", "timestamp",
+                                    "correlation_id"]
 
-    static func parse(_ line: String, lineNumber: Int, now: Instant) -> Result<DecisionRequest, Failure> {
+    /// The request, and whether it is a what-if at another time (then no ticket is issued).
+    static func parse(_ line: String, lineNumber: Int, now: Instant, tokens: TokenContext) -> Result<(DecisionRequest, Bool), Failure> {
         let value: JSONValue
         do {
             value = try JSONValue.parse(line)
@@ -166,9 +181,26 @@ enum BatchRequest {
                 return .failure(Failure(code: "wrong_type", message: "'caller.agent_name' must be a string, got \(other.kindName)"))
             }
             caller = Caller(agentID: id, agentName: name, roles: roles, groups: groups,
-                            delegationChain: chain.map { DelegationLink(agentID: $0) })
+                            delegationChain: chain.map { DelegationLink(agentID: $0) }, delegationVerified: true)
         case let other?:
             return .failure(Failure(code: "wrong_type", message: "'caller' must be a string or an object, got \(other.kindName)"))
+        }
+        switch o["identity_token"] {
+        case nil, .null?: break
+        case .string(let token)?:
+            guard caller == nil else {
+                return .failure(Failure(code: "invalid_value", message: "give either 'caller' or 'identity_token', not both"))
+            }
+            guard let setup = tokens.setup else {
+                return .failure(Failure(code: "invalid_value", message: "'identity_token' needs keys in agent-safe.yaml"))
+            }
+            do {
+                caller = try setup.identity.verify(token, now: now.secondsSinceEpoch).caller
+            } catch {
+                return .failure(Failure(code: "identity_\(error.code.rawValue)", message: "identity token refused: \(error.message)"))
+            }
+        case let other?:
+            return .failure(Failure(code: "wrong_type", message: "'identity_token' must be a string, got \(other.kindName)"))
         }
         var instant = now
         if let timestamp {
@@ -177,8 +209,9 @@ enum BatchRequest {
             }
             instant = t
         }
-        return .success(DecisionRequest(action: action, target: target, caller: caller, params: params, ticketID: ticket,
-                                        correlationID: correlation, instant: instant, auditID: EventID.random()))
+        return .success((DecisionRequest(action: action, target: target, caller: caller, params: params, ticketID: ticket,
+                                         correlationID: correlation, instant: instant, auditID: EventID.random()),
+                         timestamp != nil))
     }
 }
 

@@ -18,7 +18,7 @@ struct ExplainCommand: ParsableCommand {
 
     func run() throws {
         let snapshot = try global.loadSnapshot()
-        let explanation = snapshot.engine.explain(try request.request(action: action))
+        let explanation = snapshot.engine.explain(try request.request(action: action, tokens: try TokenContext.load(snapshot.config)))
         if output == .json {
             print(json(explanation).prettyText)
         } else {

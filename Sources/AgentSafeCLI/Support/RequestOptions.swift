@@ -1,5 +1,6 @@
 import AgentSafeConfig
 import AgentSafeCore
+import AgentSafeTickets
 import ArgumentParser
 
 /// One decision request on the command line (shared by `check` and `explain`).
@@ -20,6 +21,10 @@ struct RequestOptions: ParsableArguments {
             help: "A link of the caller's delegation chain, root first (repeatable).")
     var delegatedFrom: [String] = []
 
+    @Option(name: .customLong("identity-token"),
+            help: "The caller as a signed identity token (- reads it from stdin); replaces --caller, --role, --group.")
+    var identityToken: String?
+
     @Option(name: [.customShort("p"), .long], help: "Parameters as a JSON object.")
     var params: String?
 
@@ -39,11 +44,12 @@ struct RequestOptions: ParsableArguments {
         if !delegatedFrom.isEmpty { flags.append("--delegated-from") }
         if params != nil { flags.append("--params") }
         if ticketID != nil { flags.append("--ticket-id") }
+        if identityToken != nil { flags.append("--identity-token") }
         if at != nil { flags.append("--at") }
         return flags
     }
 
-    func request(action: String) throws -> DecisionRequest {
+    func request(action: String, tokens: TokenContext? = nil) throws -> DecisionRequest {
         var parsedParams: [String: JSONValue] = [:]
         if let params {
             let value: JSONValue
@@ -69,9 +75,15 @@ struct RequestOptions: ParsableArguments {
         } else {
             instant = Timestamps.now()
         }
-        let identity = caller.map {
+        var identity = caller.map {
             Caller(agentID: $0, roles: roles, groups: groups,
-                   delegationChain: delegatedFrom.map { DelegationLink(agentID: $0) })
+                   delegationChain: delegatedFrom.map { DelegationLink(agentID: $0) },
+                   delegationVerified: true)  // an operator's what-if; the sidecar takes chains from tokens only
+        }
+        if let identityToken {
+            guard caller == nil else { throw Console.fail("give either --identity-token or --caller, not both") }
+            guard let tokens else { throw Console.fail("--identity-token needs keys in agent-safe.yaml") }
+            identity = try tokens.caller(fromIdentityToken: try readToken(identityToken), now: Clock.now())
         }
         return DecisionRequest(action: action, target: target, caller: identity, params: parsedParams,
                                ticketID: ticketID, instant: instant, auditID: EventID.random())
@@ -98,7 +110,7 @@ extension DecisionResult {
 }
 
 enum DecisionText {
-    static func render(_ d: Decision) -> String {
+    static func render(_ d: Decision, ticket: ExecutionTicket? = nil) -> String {
         var lines = ["\(d.result.label) — \(d.reason)"]
         lines.append("  action:  \(d.action)")
         lines.append("  target:  \(d.target ?? "(none)")\(d.targetKnown || d.target == nil ? "" : " (not in inventory: treated as critical)")")
@@ -109,6 +121,10 @@ enum DecisionText {
         if let p = d.policyMatched { lines.append("  policy:  \(p)") }
         if let t = d.ticketID { lines.append("  ticket_id: \(t)") }
         lines.append("  audit:   \(d.auditID)")
+        if let ticket {
+            lines.append("  ticket:  jti \(ticket.jti), expires \(Instant(secondsSinceEpoch: ticket.expiresAt).iso8601)")
+            lines.append(ticket.token)
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -19,7 +19,9 @@ public enum ParameterValidator {
                     if declared[i].required { errors.append("Missing required parameter: \(declared[i].name)") }
                     continue
                 }
-                check(value, declared[i], into: &checks)
+                check(value, type: declared[i].type, label: "Parameter '\(declared[i].name)'",
+                      sensitive: declared[i].sensitive, constraints: declared[i].constraints?.value, into: &checks)
+                if case .array(let items) = value { checkItems(items, of: declared[i], into: &checks) }
             }
             var unknown: [String] = []
             for key in params.keys where !declared.contains(where: { $0.name == key }) {
@@ -31,11 +33,9 @@ public enum ParameterValidator {
         return errors
     }
 
-    /// The value checks of one declared, present parameter.
-    private static func check(_ value: JSONValue, _ p: borrowing ActionParameter, into errors: inout [String]) {
-        check(value, type: p.type, label: "Parameter '\(p.name)'", sensitive: p.sensitive,
-              constraints: p.constraints?.value, into: &errors)
-        guard typeMatches(value, p.type), case .array(let items) = value, let c = p.constraints else { return }
+    /// The array checks of a declared, present array parameter.
+    private static func checkItems(_ items: [JSONValue], of p: ActionParameter, into errors: inout [String]) {
+        guard p.type == .array, let c = p.constraints else { return }
         if let minItems = c.minItems, items.count < minItems {
             errors.append("Parameter '\(p.name)': \(items.count) items is below minimum \(minItems)")
         }
@@ -81,7 +81,12 @@ public enum ParameterValidator {
             }
         }
         if case .string(let s) = value {
-            if c.minLength != nil || c.maxLength != nil {
+            var checkLength = false
+            // The scalar count lies between utf8.count / 4 and utf8.count (O(1)): count only when that can fail.
+            let bytes = s.utf8.count
+            if let max = c.maxLength, bytes > max { checkLength = true }
+            if let min = c.minLength, (bytes + 3) / 4 < min { checkLength = true }
+            if checkLength {
                 let length = s.unicodeScalars.count
                 if let min = c.minLength, length < min {
                     errors.append("\(label): length \(length) is below minimum \(min)")

@@ -81,15 +81,19 @@ extension PolicyEngine {
                 return "callers.groups: caller has \(list(caller.groups)), rule wants one of \(list(groups))"
             }
             if let from = selector.delegatedFrom {
-                let chain = caller.delegationChain.map(\.agentID)
+                let chain = caller.verifiedChain.map(\.agentID)
                 if !from.contains(where: chain.contains) {
-                    return "callers.delegated_from: chain \(list(chain)) has none of \(list(from))"
+                    return caller.delegationVerified || caller.delegationChain.isEmpty
+                        ? "callers.delegated_from: chain \(list(chain)) has none of \(list(from))"
+                        : "callers.delegated_from: the caller's delegation chain is not verified"
                 }
             }
             if let max = selector.maxDelegationDepth, caller.delegationDepth > max {
                 return "callers.max_delegation_depth: depth \(caller.delegationDepth) > \(max)"
             }
-            if let required = selector.requireDelegation, (caller.delegationDepth > 0) != required {
+            if let required = selector.requireDelegation,
+                required ? caller.verifiedChain.isEmpty : caller.delegationDepth > 0
+            {
                 return required
                     ? "callers.require_delegation: caller is direct, rule wants a delegated caller"
                     : "callers.require_delegation: caller is delegated, rule wants a direct caller"

@@ -40,8 +40,10 @@ public struct PolicySet: Sendable {
         var globMatches: [String: [Int32]] = [:]
         if !globbed.isEmpty {
             for name in actionNames {
-                for (index, patterns) in globbed where patterns.contains(where: { $0.matches(name) }) {
-                    globMatches[name, default: []].append(index)
+                // Split the name once, not once per glob tried (1,000 actions × 4,000 globs is 4 M tries).
+                let scalars = Array(name.unicodeScalars)
+                for g in globbed.indices where globbed[g].1.contains(where: { $0.matches(scalars: scalars) }) {
+                    globMatches[name, default: []].append(globbed[g].0)
                 }
             }
         }

@@ -7,6 +7,11 @@ extension JSONValue {
         return out
     }
 
+    /// Appends the canonical text to `out` (no intermediate string).
+    public func appendCompact(to out: inout String) {
+        write(to: &out, pretty: false, indent: 0)
+    }
+
     /// Indented JSON text (two spaces, sorted keys), for people.
     public var prettyText: String {
         var out = ""

@@ -29,7 +29,11 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
     }
 
     public func matches(_ name: String) -> Bool {
-        let s = Array(name.unicodeScalars)
+        matches(scalars: Array(name.unicodeScalars))
+    }
+
+    /// `matches(_:)` on a name already split into scalars, for callers that test one name against many globs.
+    func matches(scalars s: [Unicode.Scalar]) -> Bool {
         // Iterative wildcard matching with single-star backtracking: linear for practical patterns.
         var p = 0
         var i = 0

@@ -117,11 +117,15 @@ public struct CallerSelector: Sendable, Hashable {
         if let roles, !roles.contains(where: caller.roles.contains) { return false }
         if let groups, !groups.contains(where: caller.groups.contains) { return false }
         if let delegatedFrom {
-            let chain = caller.delegationChain.map(\.agentID)
+            let chain = caller.verifiedChain.map(\.agentID)
             if !delegatedFrom.contains(where: chain.contains) { return false }
         }
+        // A claimed depth counts against the limit even unproven; only a proven chain makes a caller delegated.
         if let maxDelegationDepth, caller.delegationDepth > maxDelegationDepth { return false }
-        if let requireDelegation, (caller.delegationDepth > 0) != requireDelegation { return false }
+        if let requireDelegation {
+            if requireDelegation, caller.verifiedChain.isEmpty { return false }
+            if !requireDelegation, caller.delegationDepth > 0 { return false }
+        }
         return true
     }
 }

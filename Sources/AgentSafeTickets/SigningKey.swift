@@ -1,0 +1,149 @@
+import AgentSafeCore
+import Crypto
+
+/// The JWS algorithms Agent-Safe signs and verifies. `none` and everything else are refused.
+public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
+    case hs256 = "HS256"
+    case es256 = "ES256"
+}
+
+/// One key of a ``KeyRing``: an HMAC secret, or a P-256 key pair (or only its public half, to verify).
+///
+/// The algorithm is pinned to the key: an HMAC key only ever computes HS256, an EC key only ES256, whatever a
+/// token's header says. `description` never shows key material.
+public struct SigningKey: Sendable, CustomStringConvertible {
+    public enum Material: Sendable {
+        case hmac(SymmetricKey)
+        case ecPrivate(P256.Signing.PrivateKey)
+        case ecPublic(P256.Signing.PublicKey)
+    }
+
+    /// Minimum HMAC key length in bytes (RFC 7518 §3.2: a key at least as long as the hash output).
+    public static let minimumHMACKeyBytes = 32
+
+    public let kid: String
+    public let material: Material
+    /// HMAC state keyed once (inner and outer pads absorbed), copied for each message.
+    let preparedHMAC: HMAC<SHA256>?
+
+    public var algorithm: JWSAlgorithm {
+        if case .hmac = material { return .hs256 }
+        return .es256
+    }
+
+    public var canSign: Bool {
+        if case .ecPublic = material { return false }
+        return true
+    }
+
+    public var description: String { "SigningKey(\(algorithm.rawValue), kid: \(kid))" }
+
+    /// An HMAC key from raw bytes (at least 32). `kid` defaults to a digest-derived id that reveals nothing usable.
+    public static func hmac(_ bytes: some Collection<UInt8>, kid: String? = nil) throws(KeyError) -> SigningKey {
+        guard bytes.count >= minimumHMACKeyBytes else {
+            throw KeyError("an HMAC key needs at least \(minimumHMACKeyBytes) bytes, got \(bytes.count)")
+        }
+        let key = SymmetricKey(data: Array(bytes))
+        let id = kid ?? "hs-" + Hex.encode(SHA256.hash(data: Array("agent-safe kid".utf8) + Array(bytes)).prefix(8))
+        return SigningKey(kid: id, material: .hmac(key), preparedHMAC: HMAC<SHA256>(key: key))
+    }
+
+    public static func ecPrivate(_ key: P256.Signing.PrivateKey, kid: String? = nil) -> SigningKey {
+        SigningKey(kid: kid ?? JWK.thumbprint(key.publicKey), material: .ecPrivate(key), preparedHMAC: nil)
+    }
+
+    public static func ecPublic(_ key: P256.Signing.PublicKey, kid: String? = nil) -> SigningKey {
+        SigningKey(kid: kid ?? JWK.thumbprint(key), material: .ecPublic(key), preparedHMAC: nil)
+    }
+
+    /// The same key without its private half (what an executor needs to verify).
+    public var publicOnly: SigningKey? {
+        switch material {
+        case .hmac: nil
+        case .ecPrivate(let key): SigningKey(kid: kid, material: .ecPublic(key.publicKey), preparedHMAC: nil)
+        case .ecPublic: self
+        }
+    }
+
+    func sign(_ input: [UInt8]) throws(KeyError) -> [UInt8] {
+        switch material {
+        case .hmac:
+            var mac = preparedHMAC!
+            mac.update(data: input)
+            return Array(mac.finalize())
+        case .ecPrivate(let key):
+            do {
+                return Array(try key.signature(for: input).rawRepresentation)
+            } catch {
+                throw KeyError("ES256 signing failed")
+            }
+        case .ecPublic:
+            throw KeyError("key '\(kid)' is a public key and can't sign")
+        }
+    }
+
+    func verify(_ signature: [UInt8], over input: [UInt8]) -> Bool {
+        switch material {
+        case .hmac:
+            var mac = preparedHMAC!
+            mac.update(data: input)
+            let expected = mac.finalize()
+            // Constant-time comparison (HashedAuthenticationCode's == is constant time).
+            return signature.count == SHA256.byteCount && expected == signature
+        case .ecPrivate(let key):
+            return Self.verifyEC(key.publicKey, signature, input)
+        case .ecPublic(let key):
+            return Self.verifyEC(key, signature, input)
+        }
+    }
+
+    static func verifyEC(_ key: P256.Signing.PublicKey, _ signature: [UInt8], _ input: [UInt8]) -> Bool {
+        // JWS ES256 signatures are the raw 64-byte R || S, never DER.
+        guard signature.count == 64, let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else {
+            return false
+        }
+        return key.isValidSignature(sig, for: input)
+    }
+}
+
+public struct KeyError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Keys for one purpose (tickets, or identity tokens): the first key able to sign signs; every key verifies.
+/// Rotation: put the new key first and keep the old one listed until the last token it signed has expired.
+public struct KeyRing: Sendable {
+    public let keys: [SigningKey]
+    let byKID: [String: SigningKey]
+
+    public init(_ keys: [SigningKey]) throws(KeyError) {
+        var byKID: [String: SigningKey] = [:]
+        for key in keys {
+            if byKID[key.kid] != nil { throw KeyError("two keys share the kid '\(key.kid)'") }
+            byKID[key.kid] = key
+        }
+        self.keys = keys
+        self.byKID = byKID
+    }
+
+    /// The key that signs new tokens.
+    public var signer: SigningKey? { keys.first(where: \.canSign) }
+
+    public func key(kid: String) -> SigningKey? { byKID[kid] }
+
+    /// Keys that could have produced a token with this header: the named one, or, without a `kid` (upstream's
+    /// tokens), every key of the header's algorithm.
+    func candidates(kid: String?, algorithm: JWSAlgorithm) -> [SigningKey] {
+        if let kid {
+            guard let key = byKID[kid], key.algorithm == algorithm else { return [] }
+            return [key]
+        }
+        return keys.filter { $0.algorithm == algorithm }
+    }
+
+    /// The ring an executor needs: public halves of the EC keys (HMAC keys can't be shared this way).
+    public var publicRing: KeyRing {
+        (try? KeyRing(keys.compactMap(\.publicOnly))) ?? (try! KeyRing([]))
+    }
+}

@@ -1,0 +1,119 @@
+import AgentSafeCore
+
+/// What the executor is about to do; a ticket for anything else is refused.
+public struct TicketExpectation: Sendable, Hashable {
+    public var action: String?
+    public var target: String?
+    public var params: [String: JSONValue]?
+
+    public init(action: String? = nil, target: String? = nil, params: [String: JSONValue]? = nil) {
+        self.action = action
+        self.target = target
+        self.params = params
+    }
+}
+
+/// Verifies execution tickets: signature with a pinned algorithm, header `typ` and claim `type`, issuer, audience,
+/// time claims with leeway, the params digest, the executor's expectations and, when consuming, single use.
+public struct TicketVerifier: Sendable {
+    public let ring: KeyRing
+    public let settings: TicketSettings
+    public let replayGuard: (any ReplayGuard)?
+
+    public init(ring: KeyRing, settings: TicketSettings = TicketSettings(), replayGuard: (any ReplayGuard)? = nil) {
+        self.ring = ring
+        self.settings = settings
+        self.replayGuard = replayGuard
+    }
+
+    /// Verifies and consumes: the ticket is accepted once, then `replayed`. Needs a replay guard.
+    public func verifyAndConsume(_ token: String, expect: TicketExpectation = .init(), now: Int64) throws(TokenError)
+        -> TicketClaims
+    {
+        let claims = try inspect(token, expect: expect, now: now)
+        guard let replayGuard else {
+            throw TokenError(.storeUnavailable, "no replay store configured; a ticket can't be consumed")
+        }
+        let first: Bool
+        do {
+            first = try replayGuard.consume(jti: claims.jti, expiresAt: claims.expires + settings.leewaySeconds, now: now)
+        } catch {
+            throw TokenError(.storeUnavailable, "the replay store failed: \(error)")
+        }
+        guard first else { throw TokenError(.replayed, "ticket \(claims.jti) has already been used") }
+        return claims
+    }
+
+    /// Verifies without consuming (inspection only: an executor must use ``verifyAndConsume(_:expect:now:)``).
+    public func inspect(_ token: String, expect: TicketExpectation = .init(), now: Int64) throws(TokenError) -> TicketClaims {
+        let verified = try JWS.verify(token, ring: ring)
+        if case .string(let typ)? = verified.header["typ"], typ != TicketSettings.typ, typ.uppercased() != "JWT" {
+            throw TokenError(.wrongType, "header typ '\(typ)' is not an execution ticket")
+        }
+        let r = ClaimReader(verified.payload)
+        guard case .string(TicketSettings.type)? = r.claims["type"] else {
+            throw TokenError(.wrongType, "token is not an execution ticket (claim 'type' is not 'execution-ticket')")
+        }
+        for name in ["action", "target", "caller", "audit_id", "nonce", "iss", "iat", "exp"] where !r.has(name) {
+            throw TokenError(.missingClaim, "token has no '\(name)' claim")
+        }
+        let issuer = try r.string("iss")
+        guard issuer == settings.issuer else { throw TokenError(.wrongIssuer, "issuer '\(issuer)' is not '\(settings.issuer)'") }
+        let audience = try r.audience()
+        if let expected = settings.audience {
+            guard audience.contains(expected) else {
+                throw TokenError(.wrongAudience, audience.isEmpty ? "ticket has no audience; '\(expected)' expected"
+                                                  : "ticket is for \(audience), not '\(expected)'")
+            }
+        } else if !audience.isEmpty {
+            throw TokenError(.wrongAudience, "ticket names an audience \(audience) but none is configured")
+        }
+        let exp = try r.date("exp")
+        let iat = try r.date("iat")
+        let nbf = try r.optionalDate("nbf")
+        let leeway = settings.leewaySeconds
+        guard now < exp + leeway else { throw TokenError(.expired, "ticket expired at \(Instant(secondsSinceEpoch: exp).iso8601)") }
+        if let nbf, now + leeway < nbf {
+            throw TokenError(.notYetValid, "ticket is not valid before \(Instant(secondsSinceEpoch: nbf).iso8601)")
+        }
+        guard iat <= now + leeway else { throw TokenError(.notYetValid, "ticket was issued in the future") }
+        let nonce = try r.string("nonce")
+        let jti = try r.optionalString("jti") ?? nonce
+        guard jti == nonce else { throw TokenError(.malformed, "'jti' and 'nonce' differ") }
+        let params: [String: JSONValue]
+        switch r.claims["params"] {
+        case nil, .null?: params = [:]
+        case .object(let p)?: params = p
+        default: throw TokenError(.malformed, "claim 'params' is not an object")
+        }
+        let digest = try r.optionalString("params_sha256")
+        if let digest, digest != TicketClaims.paramsDigest(params) {
+            throw TokenError(.paramsMismatch, "params_sha256 does not match the ticket's params")
+        }
+        let caller = try r.string("caller")
+        let chain = try r.chain()
+        let subject = try r.optionalString("sub")
+        try r.checkChainConsistency(chain: chain, actor: caller, subject: subject)
+        var risk: String?
+        var cumulative: Double?
+        if case .object(let o)? = r.claims["risk"] {
+            risk = o["class"]?.stringValue
+            cumulative = o["cumulative"]?.doubleValue
+        }
+        let claims = TicketClaims(
+            issuer: issuer, audience: audience, subject: subject ?? caller, caller: caller, issuedAt: iat,
+            notBefore: nbf, expires: exp, jti: jti, action: try r.string("action"), target: try r.string("target"),
+            params: params, paramsSHA256: digest, auditID: try r.string("audit_id"), delegationChain: chain,
+            risk: risk, cumulativeRisk: cumulative, changeTicket: try r.optionalString("ticket_id"))
+        if let action = expect.action, action != claims.action {
+            throw TokenError(.actionMismatch, "ticket is for action '\(claims.action)', not '\(action)'")
+        }
+        if let target = expect.target, target != claims.target {
+            throw TokenError(.targetMismatch, "ticket is for target '\(claims.target)', not '\(target)'")
+        }
+        if let expected = expect.params, JSONValue.object(expected).canonicalText != JSONValue.object(params).canonicalText {
+            throw TokenError(.paramsMismatch, "ticket params differ from the expected params")
+        }
+        return claims
+    }
+}
