@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "AgentSafeTickets", targets: ["AgentSafeTickets"]),
         .library(name: "AgentSafeStore", targets: ["AgentSafeStore"]),
         .library(name: "AgentSafeAWS", targets: ["AgentSafeAWS"]),
+        .library(name: "AgentSafeAudit", targets: ["AgentSafeAudit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -31,6 +32,10 @@ let package = Package(
         ),
         .target(name: "AgentSafeAWS", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
+            name: "AgentSafeAudit",
+            dependencies: ["AgentSafeCore", "AgentSafeTickets", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "AgentSafeConfig",
             dependencies: [
                 "AgentSafeCore",
@@ -46,6 +51,7 @@ let package = Package(
                 "AgentSafeConfig",
                 "AgentSafeTickets",
                 "AgentSafeStore",
+                "AgentSafeAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +60,7 @@ let package = Package(
         .testTarget(name: "AgentSafeTicketsTests", dependencies: ["AgentSafeTickets", "AgentSafeCore"]),
         .testTarget(name: "AgentSafeStoreTests", dependencies: ["AgentSafeStore", "AgentSafeTickets"]),
         .testTarget(name: "AgentSafeAWSTests", dependencies: ["AgentSafeAWS"]),
+        .testTarget(name: "AgentSafeAuditTests", dependencies: ["AgentSafeAudit", "AgentSafeTickets", "AgentSafeCore"]),
         .testTarget(name: "AgentSafeCLITests", dependencies: ["AgentSafeCLI"]),
     ]
 )

@@ -23,6 +23,8 @@ public struct ProjectConfig: Sendable {
     /// `identity:` (keys and limits of identity tokens); `nil` when absent.
     public var identity: IdentityConfig?
     public var state = StateConfig()
+    /// `audit:`; `nil` when absent (upstream's `audit_log` alone still names the log).
+    public var audit: AuditConfig?
     /// Line of `signing_key` (for errors about it).
     public var signingKeyLine = 1
 
@@ -36,7 +38,7 @@ public struct ProjectConfig: Sendable {
 
     static let keys = [
         "registry", "policies", "inventory", "audit_log", "signing_key", "issuer", "rate_limit", "cumulative_risk",
-        "compat", "risk", "tickets", "identity", "state",
+        "compat", "risk", "tickets", "identity", "state", "audit",
     ]
 
     /// Finds `agent-safe.yaml` in `directory` or the nearest parent (upstream's discovery rule).
@@ -116,6 +118,10 @@ public struct ProjectConfig: Sendable {
         if let n = f.present("tickets") { decodeTickets(n, ctx: ctx) }
         if let n = f.present("identity") { decodeIdentity(n, ctx: ctx) }
         if let n = f.present("state") { decodeState(n, ctx: ctx) }
+        if let n = f.present("audit") { decodeAudit(n, ctx: ctx) }
+        if audit?.path != nil, let n = f.present("audit_log") {
+            ctx.report(.invalidValue, n, "audit_log", "both audit_log and audit.path are set; keep one (audit_log is upstream's alias)")
+        }
     }
 
     /// The state directory: `state.directory`, else `.agent-safe` beside the config file (or in the working

@@ -25,6 +25,9 @@ struct CheckCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "text or json.")
     var output: OutputFormat = .text
 
+    @Option(name: .customLong("audit-log"), help: "Append decisions to this audit log (default: audit.path or audit_log from agent-safe.yaml).")
+    var auditLog: String?
+
     @Flag(name: .customLong("json-output"), help: .hidden)
     var jsonOutput = false
 
@@ -38,15 +41,18 @@ struct CheckCommand: ParsableCommand {
 
     func run() throws {
         let snapshot = try global.loadSnapshot()
+        let tokens = try TokenContext.load(snapshot.config)
+        let audit = try AuditContext.open(snapshot.config, override: auditLog, actions: snapshot.actions)
+        defer { audit?.close() }
         if let batch {
-            try runBatch(batch, engine: snapshot.engine, tokens: try TokenContext.load(snapshot.config))
+            try runBatch(batch, engine: snapshot.engine, tokens: tokens, audit: audit)
             return
         }
-        let tokens = try TokenContext.load(snapshot.config)
         let req = try request.request(action: action!, tokens: tokens)
         let decision = snapshot.engine.evaluate(req)
         // A what-if at another time never yields a usable ticket.
         let ticket = request.at == nil ? try tokens.ticket(for: decision, request: req, now: Clock.now()) : nil
+        try audit?.record(decision, request: req, ticket: ticket)
         if output == .json || jsonOutput {
             print(Self.json(decision, ticket: ticket).prettyText)
         } else {
@@ -61,7 +67,7 @@ struct CheckCommand: ParsableCommand {
         return .object(o)
     }
 
-    func runBatch(_ source: String, engine: PolicyEngine, tokens: TokenContext) throws {
+    func runBatch(_ source: String, engine: PolicyEngine, tokens: TokenContext, audit: AuditContext?) throws {
         let handle: FileHandle
         if source == "-" {
             handle = .standardInput
@@ -87,6 +93,7 @@ struct CheckCommand: ParsableCommand {
             case .success(let (req, whatIf)):
                 let decision = engine.evaluate(req)
                 let ticket = whatIf ? nil : try tokens.ticket(for: decision, request: req, now: now.secondsSinceEpoch)
+                try audit?.record(decision, request: req, ticket: ticket)
                 out += Self.json(decision, ticket: ticket).canonicalText + "\n"
             case .failure(let error):
                 failed += 1
@@ -94,7 +101,7 @@ struct CheckCommand: ParsableCommand {
                     "line": .integer(Int64(lineNumber)), "error": .object(["code": .string(error.code), "message": .string(error.message)]),
                 ]).canonicalText + "\n"
             }
-            if out.utf8.count > 64 << 10 { flush() }
+            flush()  // each decision is printed as soon as it is durable (a pipeline sees it at once)
         }
         flush()
         if failed > 0 { throw ExitCode(1) }

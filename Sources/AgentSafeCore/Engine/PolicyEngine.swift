@@ -25,16 +25,24 @@ public struct PolicyEngine: Sendable {
     public func evaluate(_ request: DecisionRequest) -> Decision {
         var stage = prepare(request)
         if stage.decision.code != .policy { return stage.decision }
-        let rules = policy.rules
-        for index in policy.candidates(action: request.action, environment: stage.target?.environment) {
-            // Fields through the subscript, not `let rule = rules[i]`: no copy of every rule tried.
-            let i = Int(index)
-            if matches(rules[i].match, request: request, target: stage.target, effectiveRisk: stage.decision.effectiveRisk) {
-                stage.decision.result = rules[i].decision
-                stage.decision.reason = rules[i].reason
-                stage.decision.policyMatched = rules[i].name
-                return stage.decision
+        let candidates = policy.candidates(action: request.action, environment: stage.target?.environment)
+        // Rules are read in place through the buffer: no copy of each rule (or its match) tried.
+        let matched = policy.rules.withUnsafeBufferPointer { rules -> Int? in
+            for index in candidates {
+                let i = Int(index)
+                if matches(rules[i].match, request: request, target: stage.target,
+                           effectiveRisk: stage.decision.effectiveRisk)
+                {
+                    return i
+                }
             }
+            return nil
+        }
+        if let i = matched {
+            stage.decision.result = policy.rules[i].decision
+            stage.decision.reason = policy.rules[i].reason
+            stage.decision.policyMatched = policy.rules[i].name
+            return stage.decision
         }
         stage.decision.result = .deny
         stage.decision.reason = "No matching policy (default deny)"

@@ -1,0 +1,113 @@
+import AgentSafeCore
+
+/// Event types of the audit log (docs/audit-format.md).
+public enum AuditEventType: String, Sendable, Hashable, CaseIterable {
+    case decision
+    case approvalRequested = "approval_requested"
+    case approvalResolved = "approval_resolved"
+    case ticketConsumed = "ticket_consumed"
+    case execution
+    case stateCapture = "state_capture"
+    case rollback
+    case configLoaded = "config_loaded"
+    case recovery
+    case checkpoint
+}
+
+/// One audit event before the writer gives it its place in the chain (`seq`, `prev_hash`, `entry_hash`).
+/// Every field is written on every line (null when absent), as upstream does.
+public struct AuditEvent: Sendable, Hashable {
+    public var eventID: String
+    public var timestamp: String
+    public var eventType: AuditEventType
+    public var action: String
+    public var target: String?
+    public var caller: String
+    public var callerRoles: [String]
+    public var callerGroups: [String]
+    public var delegationChain: [String]
+    public var params: [String: JSONValue]
+    public var decision: DecisionResult?
+    public var reason: String
+    public var policyMatched: String?
+    public var riskClass: RiskClass?
+    public var effectiveRisk: RiskClass?
+    public var cumulativeRisk: Int64?
+    public var correlationID: String?
+    public var ticketID: String?
+    /// The execution ticket's id (never the token).
+    public var jti: String?
+    public var context: JSONValue?
+
+    public init(eventID: String = EventID.random(), timestamp: String, eventType: AuditEventType, action: String = "",
+                target: String? = nil, caller: String = "", callerRoles: [String] = [], callerGroups: [String] = [],
+                delegationChain: [String] = [], params: [String: JSONValue] = [:], decision: DecisionResult? = nil,
+                reason: String = "", policyMatched: String? = nil, riskClass: RiskClass? = nil,
+                effectiveRisk: RiskClass? = nil, cumulativeRisk: Int64? = nil, correlationID: String? = nil,
+                ticketID: String? = nil, jti: String? = nil, context: JSONValue? = nil) {
+        self.eventID = eventID
+        self.timestamp = timestamp
+        self.eventType = eventType
+        self.action = action
+        self.target = target
+        self.caller = caller
+        self.callerRoles = callerRoles
+        self.callerGroups = callerGroups
+        self.delegationChain = delegationChain
+        self.params = params
+        self.decision = decision
+        self.reason = reason
+        self.policyMatched = policyMatched
+        self.riskClass = riskClass
+        self.effectiveRisk = effectiveRisk
+        self.cumulativeRisk = cumulativeRisk
+        self.correlationID = correlationID
+        self.ticketID = ticketID
+        self.jti = jti
+        self.context = context
+    }
+
+    /// A decision event: the request as asked (params already redacted by the caller of this), the answer and why.
+    public static func decision(_ d: Decision, request: DecisionRequest, params: [String: JSONValue], jti: String?,
+                                cumulativeRisk: Int64? = nil) -> AuditEvent {
+        var context: [String: JSONValue] = ["code": .string(d.code.rawValue), "matrix_risk": .string(d.matrixRisk.rawValue)]
+        if !d.modifiers.isEmpty {
+            context["risk_modifiers"] = .array(d.modifiers.map {
+                .object(["source": .string($0.source.rawValue), "reason": .string($0.reason), "raise": .integer(Int64($0.raise))])
+            })
+        }
+        if !d.targetKnown, d.target != nil { context["target_known"] = false }
+        if let caller = request.caller, !caller.delegationChain.isEmpty {
+            context["delegation_verified"] = .bool(caller.delegationVerified)
+        }
+        return AuditEvent(
+            eventID: d.auditID, timestamp: request.instant.iso8601, eventType: .decision, action: d.action,
+            target: d.target, caller: d.caller, callerRoles: request.caller?.roles ?? [],
+            callerGroups: request.caller?.groups ?? [],
+            delegationChain: request.caller?.delegationChain.map(\.agentID) ?? [], params: params, decision: d.result,
+            reason: d.reason, policyMatched: d.policyMatched, riskClass: d.riskClass, effectiveRisk: d.effectiveRisk,
+            cumulativeRisk: cumulativeRisk, correlationID: request.correlationID, ticketID: request.ticketID, jti: jti,
+            context: .object(context))
+    }
+
+    /// The fields after the chain header, as a JSON object (keys serialised sorted).
+    var bodyFields: [String: JSONValue] {
+        func opt(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        return [
+            "action": .string(action), "target": opt(target), "caller": .string(caller),
+            "caller_roles": .array(callerRoles.map(JSONValue.string)), "caller_groups": .array(callerGroups.map(JSONValue.string)),
+            "delegation_chain": .array(delegationChain.map(JSONValue.string)), "params": .object(params),
+            "decision": opt(decision?.rawValue), "reason": .string(reason), "policy_matched": opt(policyMatched),
+            "risk_class": opt(riskClass?.rawValue), "effective_risk": opt(effectiveRisk?.rawValue),
+            "cumulative_risk": cumulativeRisk.map(JSONValue.integer) ?? .null, "correlation_id": opt(correlationID),
+            "ticket_id": opt(ticketID), "jti": opt(jti), "context": context ?? .null,
+        ]
+    }
+}
+
+/// Where an appended event landed.
+public struct AuditReceipt: Sendable, Hashable {
+    public var seq: Int64
+    public var eventID: String
+    public var entryHash: String
+}

@@ -1,0 +1,57 @@
+import AgentSafeCore
+import Crypto
+import Foundation
+
+/// Replaces parameters marked `sensitive: true` in their action by `hmac-sha256:<hex>` under a key only the
+/// sidecar holds (as Vault's audit devices do): equal values give equal digests, so logs can be correlated, but
+/// the value can't be read back or guessed offline without the key.
+public struct AuditRedactor: Sendable {
+    let key: SymmetricKey
+
+    public init(key: [UInt8]) {
+        self.key = SymmetricKey(data: key)
+    }
+
+    /// The redaction key from `path`, created (32 random bytes, mode 0600) on first use.
+    public static func loadOrCreate(path: String) throws -> AuditRedactor {
+        if let data = FileManager.default.contents(atPath: path) {
+            guard data.count >= 32 else { throw AuditError("\(path): the audit redaction key must be at least 32 bytes") }
+            return AuditRedactor(key: Array(data))
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+            throw AuditError("cannot create the audit redaction key \(path)")
+        }
+        return AuditRedactor(key: bytes)
+    }
+
+    public func digest(_ value: JSONValue) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(value.canonicalText.utf8), using: key)
+        return "hmac-sha256:" + AuditLine.hexBytes(Array(mac))
+    }
+
+    /// `params` with every sensitive parameter of `action` replaced by its digest.
+    public func redact(_ params: [String: JSONValue], action: ActionDefinition?) -> [String: JSONValue] {
+        guard let action else { return params }
+        var out = params
+        for p in action.parameters where p.sensitive {
+            if let value = params[p.name] { out[p.name] = .string(digest(value)) }
+        }
+        return out
+    }
+}
+
+extension AuditLine {
+    static func hexBytes(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
