@@ -13,12 +13,19 @@ let package = Package(
         .library(name: "AgentSafeStore", targets: ["AgentSafeStore"]),
         .library(name: "AgentSafeAWS", targets: ["AgentSafeAWS"]),
         .library(name: "AgentSafeAudit", targets: ["AgentSafeAudit"]),
+        .library(name: "AgentSafeServer", targets: ["AgentSafeServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .target(name: "AgentSafeCore"),
@@ -44,6 +51,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(
+            name: "AgentSafeServer",
+            dependencies: [
+                "AgentSafeCore", "AgentSafeConfig", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")]
+        ),
         .executableTarget(
             name: "AgentSafeCLI",
             dependencies: [
@@ -52,6 +72,7 @@ let package = Package(
                 "AgentSafeTickets",
                 "AgentSafeStore",
                 "AgentSafeAudit",
+                "AgentSafeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +82,13 @@ let package = Package(
         .testTarget(name: "AgentSafeStoreTests", dependencies: ["AgentSafeStore", "AgentSafeTickets"]),
         .testTarget(name: "AgentSafeAWSTests", dependencies: ["AgentSafeAWS"]),
         .testTarget(name: "AgentSafeAuditTests", dependencies: ["AgentSafeAudit", "AgentSafeTickets", "AgentSafeCore"]),
+        .testTarget(
+            name: "AgentSafeServerTests",
+            dependencies: [
+                "AgentSafeServer", "AgentSafeTickets", "AgentSafeCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "AgentSafeCLITests", dependencies: ["AgentSafeCLI"]),
     ]
 )

@@ -121,6 +121,8 @@ public final class AuditLog: @unchecked Sendable {
     }
 
     public var lastSequence: Int64 { condition.withLock { nextSeq - 1 } }
+    /// False once a write failed or the log was closed.
+    public var isWritable: Bool { condition.withLock { failed == nil && !closing } }
     public var currentStats: Stats { condition.withLock { var s = stats; s.queueDepth = queue.count; return s } }
 
     // MARK: - Appending

@@ -165,3 +165,36 @@ extension ProjectConfig {
     /// The audit log path: `audit.path`, else upstream's `audit_log`; resolved against the config file.
     public var auditPath: String? { (audit?.path ?? auditLog).map(resolve) }
 }
+
+/// `server:` in agent-safe.yaml (the sidecar's listener and limits).
+public struct ServerConfig: Sendable, Hashable {
+    public var host = "127.0.0.1"
+    public var port = 8787
+    public var maxBodyBytes = 64 * 1024
+    /// A file holding the admin bearer token (mount it into the sidecar only).
+    public var adminTokenFile: String?
+    /// Refuse unknown fields in request bodies (422) instead of ignoring them.
+    public var strictFields = true
+
+    public init() {}
+}
+
+extension ProjectConfig {
+    mutating func decodeServer(_ node: YAMLNode, ctx: DecodeContext) {
+        let keys = ["host", "port", "max_body_bytes", "admin_token_file", "strict_fields"]
+        guard let f = ctx.mapping(node, "server", allowed: keys) else { return }
+        var s = ServerConfig()
+        if let n = f.present("host"), let v = ctx.string(n, "server.host") { s.host = v }
+        if let n = f.present("port"), let v = ctx.int(n, "server.port") {
+            if (1...65_535).contains(v) { s.port = v } else { ctx.report(.invalidValue, n, "server.port", "must be 1–65535, got \(v)") }
+        }
+        if let n = f.present("max_body_bytes"), let v = ctx.int(n, "server.max_body_bytes") {
+            if (1_024...16 << 20).contains(v) { s.maxBodyBytes = v } else {
+                ctx.report(.invalidValue, n, "server.max_body_bytes", "must be between 1024 and 16777216, got \(v)")
+            }
+        }
+        if let n = f.present("admin_token_file"), let v = ctx.string(n, "server.admin_token_file") { s.adminTokenFile = resolve(v) }
+        if let n = f.present("strict_fields"), let v = ctx.bool(n, "server.strict_fields") { s.strictFields = v }
+        server = s
+    }
+}

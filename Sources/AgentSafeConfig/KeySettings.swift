@@ -22,6 +22,13 @@ public struct TicketsConfig: Sendable, Hashable {
 
 /// `identity:` in agent-safe.yaml.
 public struct IdentityConfig: Sendable, Hashable {
+    /// How the sidecar learns who calls: `open` (caller in the body; development), `token` (a Bearer identity
+    /// token is required), `bound` (one configured identity).
+    public var mode = "open"
+    /// The identity of `bound` mode.
+    public var boundAgentID: String?
+    public var boundRoles: [String] = []
+    public var boundGroups: [String] = []
     public var keys: [KeySource] = []
     public var maxDelegationDepth = 3
     public var ttlSeconds: Int64 = 3600
@@ -62,9 +69,22 @@ extension ProjectConfig {
     }
 
     mutating func decodeIdentity(_ node: YAMLNode, ctx: DecodeContext) {
-        let keys = ["keys", "max_delegation_depth", "ttl_seconds", "audience"]
+        let keys = ["mode", "bound", "keys", "max_delegation_depth", "ttl_seconds", "audience"]
         guard let f = ctx.mapping(node, "identity", allowed: keys) else { return }
         var i = IdentityConfig()
+        if let n = f.present("mode"), let v = ctx.string(n, "identity.mode") {
+            if ["open", "token", "bound"].contains(v) { i.mode = v } else {
+                ctx.report(.invalidValue, n, "identity.mode", "'\(v)' is not one of open, token, bound")
+            }
+        }
+        if let n = f.present("bound"), let bf = ctx.mapping(n, "identity.bound", allowed: ["agent_id", "roles", "groups"]) {
+            if let a = ctx.require(bf, "agent_id") { i.boundAgentID = ctx.string(a, "identity.bound.agent_id") }
+            if let r = bf.present("roles") { i.boundRoles = ctx.stringList(r, "identity.bound.roles") ?? [] }
+            if let g = bf.present("groups") { i.boundGroups = ctx.stringList(g, "identity.bound.groups") ?? [] }
+        }
+        if i.mode == "bound", i.boundAgentID == nil {
+            ctx.report(.missingField, node, "identity.bound", "identity.mode: bound needs identity.bound.agent_id")
+        }
         if let n = f.present("keys") { i.keys = keySources(n, "identity.keys", ctx: ctx) }
         if let n = f.present("max_delegation_depth"), let v = ctx.int(n, "identity.max_delegation_depth") {
             if !(0...16).contains(v) {
@@ -111,6 +131,13 @@ public struct TokenSetup: Sendable {
     public var ticketSettings: TicketSettings
     public var identityRing: KeyRing
     public var identitySettings: IdentitySettings
+
+    public init(ticketRing: KeyRing, ticketSettings: TicketSettings, identityRing: KeyRing, identitySettings: IdentitySettings) {
+        self.ticketRing = ticketRing
+        self.ticketSettings = ticketSettings
+        self.identityRing = identityRing
+        self.identitySettings = identitySettings
+    }
 
     /// `nil` when no keys are configured (no `tickets:` and no `signing_key`): decisions then carry no ticket.
     public static func load(_ config: ProjectConfig, environment: [String: String] = ProcessInfo.processInfo.environment)

@@ -25,6 +25,7 @@ public struct ProjectConfig: Sendable {
     public var state = StateConfig()
     /// `audit:`; `nil` when absent (upstream's `audit_log` alone still names the log).
     public var audit: AuditConfig?
+    public var server = ServerConfig()
     /// Line of `signing_key` (for errors about it).
     public var signingKeyLine = 1
 
@@ -38,7 +39,7 @@ public struct ProjectConfig: Sendable {
 
     static let keys = [
         "registry", "policies", "inventory", "audit_log", "signing_key", "issuer", "rate_limit", "cumulative_risk",
-        "compat", "risk", "tickets", "identity", "state", "audit",
+        "compat", "risk", "tickets", "identity", "state", "audit", "server",
     ]
 
     /// Finds `agent-safe.yaml` in `directory` or the nearest parent (upstream's discovery rule).
@@ -115,10 +116,17 @@ public struct ProjectConfig: Sendable {
         if let n = f.present("rate_limit") { rateLimit = RateLimitSettings(n, ctx: ctx) }
         if let n = f.present("cumulative_risk") { cumulativeRisk = CumulativeRiskSettings(n, ctx: ctx) }
         if let n = f.present("risk") { risk = Self.riskSettings(n, ctx: ctx) }
-        if let n = f.present("tickets") { decodeTickets(n, ctx: ctx) }
+        if let n = f.present("tickets") {
+            decodeTickets(n, ctx: ctx)
+            if let k = f.present("signing_key") {
+                ctx.report(.invalidValue, k, "signing_key",
+                           "signing_key is ignored when tickets: is set; put the key in tickets.keys (or remove tickets:)")
+            }
+        }
         if let n = f.present("identity") { decodeIdentity(n, ctx: ctx) }
         if let n = f.present("state") { decodeState(n, ctx: ctx) }
         if let n = f.present("audit") { decodeAudit(n, ctx: ctx) }
+        if let n = f.present("server") { decodeServer(n, ctx: ctx) }
         if audit?.path != nil, let n = f.present("audit_log") {
             ctx.report(.invalidValue, n, "audit_log", "both audit_log and audit.path are set; keep one (audit_log is upstream's alias)")
         }

@@ -111,7 +111,8 @@ public struct TicketVerifier: Sendable {
         if let target = expect.target, target != claims.target {
             throw TokenError(.targetMismatch, "ticket is for target '\(claims.target)', not '\(target)'")
         }
-        if let expected = expect.params, JSONValue.object(expected).canonicalText != JSONValue.object(params).canonicalText {
+        // Value equality keeps JSON number kinds apart: 3.0 expected is not the 3 the ticket was issued for.
+        if let expected = expect.params, expected != params {
             throw TokenError(.paramsMismatch, "ticket params differ from the expected params")
         }
         return claims

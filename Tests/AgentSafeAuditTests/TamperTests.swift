@@ -129,7 +129,7 @@ struct TamperTests {
     }
 
     @Test func aCheckpointMovedElsewhereIsRefused() throws {
-        let (dir, path, lines) = try Self.signedLog()
+        let (dir, _, lines) = try Self.signedLog()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // Lift checkpoint 1 (line 11) and replay it later: it covers another position.
         let checkpoint = try JSONValue.parse(String(lines[10].dropLast(AuditLine.suffixLength)) + "}")

@@ -159,6 +159,7 @@ struct NegativeTicketTests {
         #expect(verify(t, expect: .init(params: ["replicas": 3, "deployment": "web", "namespace": "shop"])) == nil)
         // 3 and 3.0 are different JSON values: a number where an integer was approved is refused.
         #expect(verify(t, expect: .init(params: ["namespace": "shop", "deployment": "web", "replicas": 3.5])) == .paramsMismatch)
+        #expect(verify(t, expect: .init(params: ["namespace": "shop", "deployment": "web", "replicas": 3.0])) == .paramsMismatch)
     }
 
     @Test func identityTokenOfferedAsTicket() throws {

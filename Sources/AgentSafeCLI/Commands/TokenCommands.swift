@@ -129,8 +129,11 @@ struct TicketCommand: ParsableCommand {
 
         func run() throws {
             let config = try loadProjectConfig(global)
-            let tokens = try TokenContext.load(config)
-            var settings = tokens.setup?.ticketSettings ?? TicketSettings(issuer: config.issuer)
+            // With --key or --jwks the configured keys aren't needed (nor loaded): an executor may not hold them.
+            let tokens = key == nil && jwks == nil ? try TokenContext.load(config) : TokenContext(setup: nil, config: config)
+            var settings = tokens.setup?.ticketSettings
+                ?? TicketSettings(issuer: config.issuer, audience: config.tickets?.audience,
+                                  ttlSeconds: config.tickets?.ttlSeconds ?? 300, leewaySeconds: config.tickets?.leewaySeconds ?? 30)
             if let audience { settings.audience = audience }
             let ring: KeyRing
             if let key {

@@ -15,7 +15,12 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let cwd = FileManager.default.currentDirectoryPath
-        switch Result(catching: { () throws(ConfigLoadError) in try CatalogueLoader.load(global.loadOptions) }) {
+        let loaded = Result(catching: { () throws(ConfigLoadError) in
+            let snapshot = try CatalogueLoader.load(global.loadOptions)
+            _ = try TokenSetup.load(snapshot.config)  // keys named by the config must load too
+            return snapshot
+        })
+        switch loaded {
         case .success(let s):
             if output == .json {
                 print(JSONValue.object([

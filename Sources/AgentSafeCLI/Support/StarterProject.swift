@@ -11,6 +11,7 @@ enum StarterProject {
             """),
         (".gitignore", """
             .agent-safe/
+            keys/
 
             """),
         ("actions/restart-deployment.yaml", """

@@ -39,11 +39,26 @@ public struct PolicySet: Sendable {
         }
         var globMatches: [String: [Int32]] = [:]
         if !globbed.isEmpty {
+            // A glob only matches names that start with its literal prefix (the text before its first `*`, `?` or
+            // `[`), so the patterns are filed by prefix and each name tries only those filed under one of its own
+            // prefixes, instead of every pattern (1,000 actions × 4,000 globs would be 4 M tries). A rule found
+            // twice (two of its patterns match) is deduplicated with the other candidates below.
+            var byPrefix: [String: [(rule: Int32, glob: Glob)]] = [:]
+            for (index, patterns) in globbed {
+                for glob in patterns {
+                    let prefix = glob.pattern.unicodeScalars.prefix { $0 != "*" && $0 != "?" && $0 != "[" }
+                    byPrefix[String(String.UnicodeScalarView(prefix)), default: []].append((index, glob))
+                }
+            }
             for name in actionNames {
-                // Split the name once, not once per glob tried (1,000 actions × 4,000 globs is 4 M tries).
-                let scalars = Array(name.unicodeScalars)
-                for g in globbed.indices where globbed[g].1.contains(where: { $0.matches(scalars: scalars) }) {
-                    globMatches[name, default: []].append(globbed[g].0)
+                let scalars = Array(name.unicodeScalars)  // split once, not once per glob tried
+                var prefix = String.UnicodeScalarView()
+                for end in 0...scalars.count {
+                    if end > 0 { prefix.append(scalars[end - 1]) }
+                    guard let entries = byPrefix[String(prefix)] else { continue }
+                    for entry in entries where entry.glob.matches(scalars: scalars) {
+                        globMatches[name, default: []].append(entry.rule)
+                    }
                 }
             }
         }

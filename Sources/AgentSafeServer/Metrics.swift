@@ -1,0 +1,59 @@
+import AgentSafeAudit
+import Prometheus
+import Synchronization
+
+/// The sidecar's Prometheus metrics, in its own registry (no global bootstrap: tests start many sidecars).
+final class SidecarMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let requestLatency: DurationHistogram
+    private let decisionCounters: [String: Counter]
+    private let verifyCounters = Mutex<[String: Counter]>([:])
+    private let reloadOK: Counter
+    private let reloadFailed: Counter
+    private let auditFsyncs: Gauge
+    private let auditFsyncSeconds: Gauge
+    private let auditQueue: Gauge
+    private let auditLastSeq: Gauge
+
+    init() {
+        requestLatency = registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(namespace: "agent_safe", metricName: "request_duration", unitName: "seconds",
+                                             helpText: "Time to answer a request, by route"),
+            labels: [],
+            buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+                      .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1)])
+        var decisions: [String: Counter] = [:]
+        for result in ["allow", "deny", "require_approval"] {
+            decisions[result] = registry.makeCounter(descriptor: .init(namespace: "agent_safe", metricName: "decisions", unitName: "total", helpText: "Decisions by result"), labels: [("result", result)])
+        }
+        decisionCounters = decisions
+        reloadOK = registry.makeCounter(descriptor: .init(namespace: "agent_safe", metricName: "reloads", unitName: "total", helpText: "Configuration reloads"), labels: [("outcome", "ok")])
+        reloadFailed = registry.makeCounter(descriptor: .init(namespace: "agent_safe", metricName: "reloads", unitName: "total", helpText: "Configuration reloads"), labels: [("outcome", "rejected")])
+        auditFsyncs = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_fsyncs", unitName: "", helpText: "fsync calls of the audit writer"), labels: [])
+        auditFsyncSeconds = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_fsync_seconds_sum", unitName: "", helpText: "Total time spent in audit fsync"), labels: [])
+        auditQueue = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_queue_depth", unitName: "", helpText: "Events waiting for the audit writer"), labels: [])
+        auditLastSeq = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_last_seq", unitName: "", helpText: "Last audit sequence number written"), labels: [])
+    }
+
+    func decision(_ result: String) { decisionCounters[result]?.increment() }
+
+    func verification(_ outcome: String) {
+        let counter = verifyCounters.withLock { counters in
+            if let c = counters[outcome] { return c }
+            let c = registry.makeCounter(descriptor: .init(namespace: "agent_safe", metricName: "ticket_verifications", unitName: "total", helpText: "Ticket verifications by outcome"), labels: [("outcome", outcome)])
+            counters[outcome] = c
+            return c
+        }
+        counter.increment()
+    }
+
+    func reloads(ok: Bool) { (ok ? reloadOK : reloadFailed).increment() }
+
+    func render(audit: AuditLog.Stats) -> String {
+        auditFsyncs.set(Double(audit.fsyncs))
+        auditFsyncSeconds.set(audit.fsyncSeconds)
+        auditQueue.set(Double(audit.queueDepth))
+        auditLastSeq.set(Double(audit.lastSeq))
+        return registry.emitToString()
+    }
+}

@@ -1,0 +1,346 @@
+import AgentSafeAudit
+import AgentSafeConfig
+import AgentSafeCore
+import AgentSafeStore
+import AgentSafeTickets
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Prometheus
+
+/// The HTTP API (docs/api.md, docs/openapi.yaml).
+struct Routes: Sendable {
+    let sidecar: Sidecar
+
+    static let paths: [String: [HTTPRequest.Method]] = [
+        "/v1/check": [.post], "/v1/check-plan": [.post], "/v1/tickets/verify": [.post], "/v1/tickets/introspect": [.post],
+        "/.well-known/jwks.json": [.get], "/v1/delegations": [.post], "/v1/actions": [.get], "/v1/actions/:name": [.get],
+        "/v1/policies": [.get], "/v1/admin/reload": [.post], "/healthz": [.get], "/readyz": [.get], "/metrics": [.get],
+        "/openapi.yaml": [.get],
+    ]
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/check") { request, context in try await self.check(request, context) }
+        router.post("/v1/check-plan") { request, context in try await self.checkPlan(request, context) }
+        router.post("/v1/tickets/verify") { request, context in try await self.verifyTicket(request, context, consume: true) }
+        router.post("/v1/tickets/introspect") { request, context in try await self.verifyTicket(request, context, consume: false) }
+        router.get("/.well-known/jwks.json") { _, _ in json(JWK.set(self.sidecar.runtime.tokens.ticketRing)) }
+        router.post("/v1/delegations") { request, _ in try await self.delegate(request) }
+        router.get("/v1/actions") { _, _ in
+            json(.object(["actions": .array(self.sidecar.runtime.snapshot.actions.map { Self.summary($0) })]))
+        }
+        router.get("/v1/actions/:name") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let action = self.sidecar.runtime.actions[name] else {
+                let hint = Suggest.closest(to: name, in: self.sidecar.runtime.actions.keys).map { " (did you mean '\($0)'?)" } ?? ""
+                throw Problem(.notFound, "unknown_action", "Unknown action", "no action named '\(name)'\(hint)")
+            }
+            return json(Self.detail(action))
+        }
+        router.get("/v1/policies") { _, _ in json(self.policies()) }
+        router.post("/v1/admin/reload") { request, _ in try await self.reload(request) }
+        router.get("/healthz") { _, _ in json(["status": "ok"]) }
+        router.get("/readyz") { _, _ in self.ready() }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.sidecar.metrics.render(audit: self.sidecar.audit.currentStats))))
+        }
+        router.get("/openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+        }
+    }
+
+    // MARK: - Callers
+
+    /// The caller of a request per identity mode. A Bearer identity token is always verified when present;
+    /// a refused one is a 401, never a silent fallback to a bare id.
+    func caller(_ request: Request, body: BodyFields) throws -> Caller? {
+        var fromToken: Caller?
+        if let header = request.headers[.authorization] {
+            guard header.lowercased().hasPrefix("bearer ") else {
+                throw Problem.unauthorized("invalid_authorization", "Authorization must be 'Bearer <identity token>'")
+            }
+            let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            do {
+                fromToken = try sidecar.runtime.tokens.identity.verify(token, now: Int64(Date().timeIntervalSince1970)).caller
+            } catch {
+                throw Problem.unauthorized("identity_\(error.code.rawValue)", "identity token refused: \(error.message)")
+            }
+        }
+        let claimed = try bodyCaller(body)
+        switch sidecar.mode {
+        case .token:
+            guard let fromToken else {
+                throw Problem.unauthorized("identity_required", "this sidecar requires 'Authorization: Bearer <identity token>'")
+            }
+            if let claimed, claimed.agentID != fromToken.agentID {
+                throw Problem.forbidden("caller_mismatch", "the body names caller '\(claimed.agentID)' but the token is for '\(fromToken.agentID)'")
+            }
+            return fromToken
+        case .bound:
+            let bound = sidecar.boundCaller!
+            if let who = fromToken ?? claimed, who.agentID != bound.agentID {
+                throw Problem.forbidden("caller_mismatch", "this sidecar serves '\(bound.agentID)' only")
+            }
+            return bound
+        case .open:
+            if let fromToken {
+                if let claimed, claimed.agentID != fromToken.agentID {
+                    throw Problem.forbidden("caller_mismatch", "the body names caller '\(claimed.agentID)' but the token is for '\(fromToken.agentID)'")
+                }
+                return fromToken
+            }
+            return claimed
+        }
+    }
+
+    /// `caller` in a body: a string id or `{agent_id, agent_name?, roles?, groups?, delegation_chain?}`. A chain
+    /// given this way is unverified: it can only restrict (docs/api.md).
+    func bodyCaller(_ body: BodyFields) throws -> Caller? {
+        switch body.values["caller"] {
+        case nil, .null?: return nil
+        case .string(let id)?:
+            guard !id.isEmpty else { throw Problem.invalid("invalid_value", "'caller' must not be empty") }
+            return Caller(agentID: id)
+        case .object(let o)?:
+            let f = try BodyFields(o, allowed: ["agent_id", "agent_name", "roles", "groups", "delegation_chain"],
+                                   strict: sidecar.strictFields, prefix: "caller.")
+            let id = try f.string("agent_id")
+            guard !id.isEmpty else { throw Problem.invalid("invalid_value", "'caller.agent_id' must not be empty") }
+            return Caller(agentID: id, agentName: try f.optionalString("agent_name") ?? "", roles: try f.strings("roles") ?? [],
+                          groups: try f.strings("groups") ?? [],
+                          delegationChain: (try f.strings("delegation_chain") ?? []).map { DelegationLink(agentID: $0) },
+                          delegationVerified: false)
+        case let other?:
+            throw Problem.wrongType("'caller' must be a string or an object, got \(other.kindName)")
+        }
+    }
+
+    // MARK: - Decisions
+
+    static let checkFields: Set<String> = ["action", "target", "params", "caller", "ticket_id", "correlation_id", "timestamp"]
+
+    struct Decided {
+        var decision: Decision
+        var request: DecisionRequest
+        var ticket: ExecutionTicket?
+    }
+
+    func decide(_ o: [String: JSONValue], request: Request, runtime: Runtime, prefix: String = "", issueTicket: Bool = true)
+        throws -> Decided
+    {
+        let f = try BodyFields(o, allowed: Self.checkFields, strict: sidecar.strictFields, prefix: prefix)
+        let action = try f.string("action")
+        guard !action.isEmpty else { throw Problem.invalid("invalid_value", "'\(prefix)action' must not be empty") }
+        let now = Int64(Date().timeIntervalSince1970)
+        // The server's clock decides time windows: a timestamp in the body is ignored (docs/api.md).
+        let req = DecisionRequest(action: action, target: try f.optionalString("target"), caller: try caller(request, body: f),
+                                  params: try f.object("params") ?? [:], ticketID: try f.optionalString("ticket_id"),
+                                  correlationID: try f.optionalString("correlation_id"),
+                                  instant: Instant(secondsSinceEpoch: now), auditID: EventID.random())
+        let decision = runtime.snapshot.engine.evaluate(req)
+        var ticket: ExecutionTicket?
+        if issueTicket, decision.result == .allow {
+            ticket = try issue(decision, req, runtime: runtime, now: now)
+        }
+        return Decided(decision: decision, request: req, ticket: ticket)
+    }
+
+    func issue(_ decision: Decision, _ req: DecisionRequest, runtime: Runtime, now: Int64) throws -> ExecutionTicket {
+        let chain = (req.caller?.verifiedChain ?? []).map { ChainLink(agentID: $0.agentID, agentName: $0.agentName) }
+        do {
+            return try runtime.issuer.issue(TicketRequest(
+                action: decision.action, target: decision.target ?? "unknown", caller: decision.caller, params: req.params,
+                auditID: decision.auditID, delegationChain: chain, risk: decision.effectiveRisk.rawValue,
+                changeTicket: req.ticketID), now: now)
+        } catch {
+            throw Problem(.internalServerError, "signing_failed", "Signing failed", "the ticket could not be signed")
+        }
+    }
+
+    /// Audits a decision and waits until it is durable: nothing is answered before its record exists.
+    func record(_ d: Decided, runtime: Runtime) async throws {
+        let params = sidecar.redactor.redact(d.request.params, action: runtime.actions[d.request.action])
+        do {
+            _ = try await sidecar.audit.append(AuditEvent.decision(d.decision, request: d.request, params: params, jti: d.ticket?.jti))
+        } catch {
+            sidecar.logger.error("audit append failed; decision withheld", metadata: ["error": "\(error)"])
+            throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable",
+                          "the decision could not be recorded, so it is not given")
+        }
+        sidecar.metrics.decision(d.decision.result.rawValue)
+    }
+
+    func body(_ d: Decided) -> JSONValue {
+        guard case .object(var o) = d.decision.jsonValue else { return d.decision.jsonValue }
+        if let ticket = d.ticket { o["ticket"] = ticket.summaryJSON }
+        return .object(o)
+    }
+
+    func check(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let start = ContinuousClock.now
+        let o = try await readObject(request, limit: sidecar.maxBodyBytes)
+        let runtime = sidecar.runtime
+        let d = try decide(o, request: request, runtime: runtime)
+        try await record(d, runtime: runtime)
+        sidecar.metrics.requestLatency.record(ContinuousClock.now - start)
+        return json(body(d))
+    }
+
+    func checkPlan(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let o = try await readObject(request, limit: sidecar.maxBodyBytes)
+        let f = try BodyFields(o, allowed: ["steps", "all_or_nothing", "correlation_id"], strict: sidecar.strictFields)
+        guard case .array(let steps)? = o["steps"] else { throw Problem.missingField("'steps' (a list of check requests) is required") }
+        guard !steps.isEmpty, steps.count <= 100 else { throw Problem.invalid("invalid_value", "'steps' must hold 1 to 100 requests") }
+        let allOrNothing = try f.bool("all_or_nothing") ?? false
+        let runtime = sidecar.runtime
+        var decided: [Decided] = []
+        for (i, step) in steps.enumerated() {
+            guard case .object(let so) = step else { throw Problem.wrongType("steps[\(i)] must be an object") }
+            decided.append(try decide(so, request: request, runtime: runtime, prefix: "steps[\(i)].", issueTicket: !allOrNothing))
+        }
+        let worst: DecisionResult = decided.contains { $0.decision.result == .deny } ? .deny
+            : decided.contains { $0.decision.result == .requireApproval } ? .requireApproval : .allow
+        if allOrNothing, worst == .allow {
+            let now = Int64(Date().timeIntervalSince1970)
+            for i in decided.indices { decided[i].ticket = try issue(decided[i].decision, decided[i].request, runtime: runtime, now: now) }
+        }
+        for d in decided { try await record(d, runtime: runtime) }
+        return json(.object(["result": .string(worst.rawValue), "all_or_nothing": .bool(allOrNothing),
+                             "steps": .array(decided.map(body))]))
+    }
+
+    // MARK: - Tickets and delegation
+
+    func verifyTicket(_ request: Request, _ context: BasicRequestContext, consume: Bool) async throws -> Response {
+        let o = try await readObject(request, limit: sidecar.maxBodyBytes)
+        let f = try BodyFields(o, allowed: ["token", "expect"], strict: sidecar.strictFields)
+        let token = try f.string("token")
+        var expect = TicketExpectation()
+        if let e = try f.object("expect") {
+            let ef = try BodyFields(e, allowed: ["action", "target", "params"], strict: sidecar.strictFields, prefix: "expect.")
+            expect = TicketExpectation(action: try ef.optionalString("action"), target: try ef.optionalString("target"),
+                                       params: try ef.object("params"))
+        }
+        let runtime = sidecar.runtime
+        let verifier = TicketVerifier(ring: runtime.tokens.ticketRing, settings: runtime.ticketVerifierSettings,
+                                      replayGuard: sidecar.replay)
+        let now = Int64(Date().timeIntervalSince1970)
+        let result = Result { () throws(TokenError) in
+            consume ? try verifier.verifyAndConsume(token, expect: expect, now: now) : try verifier.inspect(token, expect: expect, now: now)
+        }
+        switch result {
+        case .success(let claims):
+            sidecar.metrics.verification(consume ? "consumed" : "valid")
+            if consume {
+                let event = AuditEvent(
+                    timestamp: Instant(secondsSinceEpoch: now).iso8601, eventType: .ticketConsumed, action: claims.action,
+                    target: claims.target, caller: claims.caller, params: sidecar.redactor.redact(claims.params, action: runtime.actions[claims.action]),
+                    reason: "ticket consumed", correlationID: claims.auditID, ticketID: claims.changeTicket, jti: claims.jti)
+                do { _ = try await sidecar.audit.append(event) } catch {
+                    throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable", "the consumption could not be recorded")
+                }
+            }
+            return json(.object(["valid": true, "code": "valid", "consumed": .bool(consume),
+                                 "claims": JWS.unverifiedPayload(token) ?? .null]))
+        case .failure(let error):
+            sidecar.metrics.verification(error.code.rawValue)
+            return json(.object(["valid": false, "code": .string(error.code.rawValue), "message": .string(error.message)]))
+        }
+    }
+
+    func delegate(_ request: Request) async throws -> Response {
+        let o = try await readObject(request, limit: sidecar.maxBodyBytes)
+        let f = try BodyFields(o, allowed: ["parent_token", "child_id", "child_name", "roles", "groups", "ttl"],
+                               strict: sidecar.strictFields)
+        let parent = try f.string("parent_token"), child = try f.string("child_id")
+        let ttl = try f.integer("ttl")
+        let childName = try f.optionalString("child_name") ?? ""
+        let roles = try f.strings("roles") ?? [], groups = try f.strings("groups") ?? []
+        let identity = sidecar.runtime.tokens.identity
+        let result = Result { () throws(TokenError) in
+            try identity.delegate(parentToken: parent, childID: child, childName: childName, roles: roles, groups: groups,
+                                  ttlSeconds: ttl, now: Int64(Date().timeIntervalSince1970))
+        }
+        switch result {
+        case .success(let (token, claims)):
+            return json(.object(["token": .string(token), "agent_id": .string(claims.agentID),
+                                 "delegation_depth": .integer(Int64(claims.delegationDepth)),
+                                 "expires_at": .string(Instant(secondsSinceEpoch: claims.expires).iso8601)]), status: .created)
+        case .failure(let error):
+            let status: HTTPResponse.Status = [.badSignature, .malformed, .unknownKey, .expired, .unsupportedAlgorithm,
+                                               .wrongIssuer, .wrongAudience, .wrongType, .notYetValid].contains(error.code)
+                ? .unauthorized : .unprocessableContent
+            throw Problem(status, "delegation_\(error.code.rawValue)", "Delegation refused", error.message)
+        }
+    }
+
+    // MARK: - Catalogue, admin, health
+
+    static func summary(_ a: ActionDefinition) -> JSONValue {
+        .object(["name": .string(a.name), "description": .string(a.description), "risk_class": .string(a.riskClass.rawValue),
+                 "target_types": .array(a.targetTypes.map(JSONValue.string)), "reversible": .bool(a.reversible),
+                 "tags": .array(a.tags.map(JSONValue.string))])
+    }
+
+    static func detail(_ a: ActionDefinition) -> JSONValue {
+        guard case .object(var o) = summary(a) else { return summary(a) }
+        o["parameters"] = .array(a.parameters.map { p in
+            .object(["name": .string(p.name), "type": .string(p.type.rawValue), "required": .bool(p.required),
+                     "description": .string(p.description), "sensitive": .bool(p.sensitive)])
+        })
+        o["rollback_action"] = a.rollbackAction.map(JSONValue.string) ?? .null
+        o["required_privileges"] = .array(a.requiredPrivileges.map(JSONValue.string))
+        return .object(o)
+    }
+
+    func policies() -> JSONValue {
+        let runtime = sidecar.runtime
+        let rules = runtime.snapshot.engine.policy.rules.map { r -> JSONValue in
+            .object(["name": .string(r.name), "priority": .integer(Int64(r.priority)), "decision": .string(r.decision.rawValue),
+                     "actions": .array(r.match.actions.map { .string($0.pattern) }), "reason": .string(r.reason)])
+        }
+        let lint = runtime.lint.map { l -> JSONValue in
+            .object(["kind": .string(l.kind.rawValue), "rule": .string(l.rule), "message": .string(l.message)])
+        }
+        return .object(["digest": .string(runtime.snapshot.digest), "rules": .array(rules), "lint": .array(lint)])
+    }
+
+    func reload(_ request: Request) async throws -> Response {
+        guard let admin = sidecar.adminToken else {
+            throw Problem.forbidden("admin_disabled", "no admin token is configured (server.admin_token_file); send SIGHUP to reload")
+        }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            throw Problem.unauthorized("admin_token_required", "this endpoint needs the admin bearer token")
+        }
+        let given = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
+        let expected = Array(admin.utf8)
+        // Constant-time comparison; an agent identity token is never an admin token.
+        var diff = given.count ^ expected.count
+        for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
+        guard diff == 0 else { throw Problem.forbidden("admin_token_invalid", "the admin token is not valid") }
+        do {
+            let fresh = try await sidecar.reload(trigger: "POST /v1/admin/reload")
+            return json(.object(["reloaded": true, "digest": .string(fresh.snapshot.digest),
+                                 "actions": .integer(Int64(fresh.snapshot.actions.count)),
+                                 "rules": .integer(Int64(fresh.snapshot.engine.policy.rules.count))]))
+        } catch let error as SidecarStartError {
+            throw Problem(.unprocessableContent, "invalid_configuration", "Invalid configuration",
+                          "the new configuration was rejected; the previous one keeps serving",
+                          extra: ["errors": .array(error.messages.prefix(100).map(JSONValue.string))])
+        }
+    }
+
+    func ready() -> Response {
+        let stats = sidecar.audit.currentStats
+        var problems: [JSONValue] = []
+        if !sidecar.audit.isWritable { problems.append("audit log not writable") }
+        if (try? sidecar.replay.count()) == nil { problems.append("state store not open") }
+        let ok = problems.isEmpty
+        return json(.object(["ready": .bool(ok), "problems": .array(problems), "audit_last_seq": .integer(stats.lastSeq),
+                             "config_digest": .string(sidecar.runtime.snapshot.digest)]),
+                    status: ok ? .ok : .serviceUnavailable)
+    }
+}

@@ -1,0 +1,201 @@
+import AgentSafeAudit
+import AgentSafeConfig
+import AgentSafeCore
+import AgentSafeStore
+import AgentSafeTickets
+import Foundation
+import Logging
+import Synchronization
+
+/// What `agent-safe serve` (and the tests) start the sidecar with.
+public struct SidecarConfiguration: Sendable {
+    public var load: LoadOptions
+    /// Overrides of `server.host` / `server.port`.
+    public var host: String?
+    public var port: Int?
+    /// Binding a non-loopback address needs this.
+    public var allowRemote: Bool
+    /// With no ticket keys configured, create (once) and use an ES256 development key in the state directory.
+    public var developmentKey: Bool
+    public var logger: Logger
+
+    public init(load: LoadOptions = LoadOptions(), host: String? = nil, port: Int? = nil, allowRemote: Bool = false,
+                developmentKey: Bool = true, logger: Logger = Logger(label: "agent-safe")) {
+        self.load = load
+        self.host = host
+        self.port = port
+        self.allowRemote = allowRemote
+        self.developmentKey = developmentKey
+        self.logger = logger
+    }
+}
+
+/// A configuration error at start-up or reload, with every located problem.
+public struct SidecarStartError: Error, Sendable, CustomStringConvertible {
+    public var messages: [String]
+    public var description: String { messages.joined(separator: "\n") }
+}
+
+/// One loaded configuration: swapped as a whole on reload.
+final class Runtime: Sendable {
+    let snapshot: Snapshot
+    let tokens: TokenSetup
+    let issuer: TicketIssuer
+    let ticketVerifierSettings: TicketSettings
+    let actions: [String: ActionDefinition]
+    let lint: [LintFinding]
+    let loadedAt: Date
+    let keyNote: String?
+
+    init(snapshot: Snapshot, tokens: TokenSetup, keyNote: String?) throws {
+        self.snapshot = snapshot
+        self.tokens = tokens
+        guard let issuer = tokens.issuer else { throw SidecarStartError(messages: ["no ticket key able to sign"]) }
+        self.issuer = issuer
+        self.ticketVerifierSettings = tokens.ticketSettings
+        self.actions = Dictionary(snapshot.actions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        self.lint = PolicyLinter.lint(snapshot.engine)
+        self.loadedAt = Date()
+        self.keyNote = keyNote
+    }
+
+    static func load(_ configuration: SidecarConfiguration) throws -> Runtime {
+        let snapshot: Snapshot
+        switch Result(catching: { () throws(ConfigLoadError) in try CatalogueLoader.load(configuration.load) }) {
+        case .success(let s): snapshot = s
+        case .failure(let e): throw SidecarStartError(messages: e.diagnostics.map(\.description))
+        }
+        var tokens: TokenSetup?
+        switch Result(catching: { () throws(ConfigLoadError) in try TokenSetup.load(snapshot.config) }) {
+        case .success(let t): tokens = t
+        case .failure(let e): throw SidecarStartError(messages: e.diagnostics.map(\.description))
+        }
+        var note: String?
+        if tokens == nil {
+            guard configuration.developmentKey else {
+                throw SidecarStartError(messages: ["no ticket keys configured (tickets: or signing_key in agent-safe.yaml)"])
+            }
+            let path = snapshot.config.stateDirectory + "/dev-ticket-key.pem"
+            if !FileManager.default.fileExists(atPath: path) {
+                try FileManager.default.createDirectory(atPath: snapshot.config.stateDirectory,
+                                                        withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                let (contents, _) = KeyFile.generate(.es256)
+                guard FileManager.default.createFile(atPath: path, contents: Data(contents.utf8),
+                                                     attributes: [.posixPermissions: 0o600])
+                else { throw SidecarStartError(messages: ["cannot write the development key \(path)"]) }
+            }
+            let key: SigningKey
+            do { key = try KeyFile.load(source: path) } catch { throw SidecarStartError(messages: ["\(path): \(error)"]) }
+            let ring = try KeyRing([key])
+            let maxDepth = snapshot.config.identity?.maxDelegationDepth ?? 3
+            tokens = TokenSetup(ticketRing: ring, ticketSettings: TicketSettings(issuer: snapshot.config.issuer), identityRing: ring,
+                                identitySettings: IdentitySettings(issuer: snapshot.config.issuer, maxDelegationDepth: maxDepth))
+            note = "development ticket key (ES256) at \(path); configure tickets: for production"
+        }
+        return try Runtime(snapshot: snapshot, tokens: tokens!, keyNote: note)
+    }
+}
+
+/// Who is calling, per `identity.mode`.
+enum IdentityMode: String, Sendable {
+    case open, token, bound
+}
+
+/// The sidecar's state: the current runtime (swapped atomically on reload), the audit log, the replay store.
+final class Sidecar: Sendable {
+    let configuration: SidecarConfiguration
+    private let current: Mutex<Runtime>
+    let audit: AuditLog
+    let redactor: AuditRedactor
+    let replay: SQLiteReplayStore
+    let mode: IdentityMode
+    let boundCaller: Caller?
+    let adminToken: String?
+    let maxBodyBytes: Int
+    let strictFields: Bool
+    let metrics: SidecarMetrics
+    let logger: Logger
+    let reloads = Mutex<Int>(0)
+
+    var runtime: Runtime { current.withLock { $0 } }
+
+    init(configuration: SidecarConfiguration, metrics: SidecarMetrics) throws {
+        self.configuration = configuration
+        self.logger = configuration.logger
+        let runtime = try Runtime.load(configuration)
+        let config = runtime.snapshot.config
+        current = Mutex(runtime)
+        self.metrics = metrics
+        mode = IdentityMode(rawValue: config.identity?.mode ?? "open") ?? .open
+        if mode == .bound, let id = config.identity?.boundAgentID {
+            boundCaller = Caller(agentID: id, roles: config.identity?.boundRoles ?? [], groups: config.identity?.boundGroups ?? [])
+        } else {
+            boundCaller = nil
+        }
+        if let file = config.server.adminTokenFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw SidecarStartError(messages: ["server.admin_token_file: cannot read \(file)"])
+            }
+            let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.utf8.count >= 16 else {
+                throw SidecarStartError(messages: ["server.admin_token_file: the admin token must be at least 16 bytes"])
+            }
+            adminToken = token
+        } else {
+            adminToken = nil
+        }
+        maxBodyBytes = config.server.maxBodyBytes
+        strictFields = config.server.strictFields
+        let a = config.audit ?? AuditConfig()
+        let auditPath = config.auditPath ?? config.stateDirectory + "/audit.jsonl"
+        var checkpointKey: SigningKey?
+        if let source = a.checkpointKey {
+            do { checkpointKey = try KeyFile.load(source: source.source) } catch {
+                throw SidecarStartError(messages: ["\(source.fieldPath): \(error)"])
+            }
+        }
+        do {
+            audit = try AuditLog(AuditLogOptions(
+                path: auditPath, durability: AuditDurability(rawValue: a.durability) ?? .batch, rotateBytes: a.rotateBytes,
+                rotateSeconds: a.rotateSeconds, checkpointEveryEvents: a.checkpointEveryEvents,
+                checkpointEverySeconds: a.checkpointEverySeconds, checkpointKey: checkpointKey))
+            redactor = try AuditRedactor.loadOrCreate(path: a.redactionKeyFile ?? config.stateDirectory + "/audit-redaction.key")
+            replay = try SQLiteReplayStore(path: config.stateDirectory + "/state.sqlite",
+                                           durability: config.state.durability == "full" ? .full : .normal)
+        } catch {
+            throw SidecarStartError(messages: ["\(error)"])
+        }
+        _ = try? audit.append(configLoadedEvent(runtime, reason: "configuration loaded at start-up"))
+    }
+
+    func configLoadedEvent(_ runtime: Runtime, reason: String) -> AuditEvent {
+        AuditEvent(timestamp: Instant(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)).iso8601,
+                   eventType: .configLoaded, reason: reason,
+                   context: .object(["digest": .string(runtime.snapshot.digest),
+                                     "actions": .integer(Int64(runtime.snapshot.actions.count)),
+                                     "rules": .integer(Int64(runtime.snapshot.engine.policy.rules.count)),
+                                     "targets": .integer(Int64(runtime.snapshot.inventory.targets.count))]))
+    }
+
+    /// Loads the configuration again; swaps it in only if it is valid. Every attempt is audited.
+    func reload(trigger: String) async throws -> Runtime {
+        do {
+            let fresh = try Runtime.load(configuration)
+            current.withLock { $0 = fresh }
+            reloads.withLock { $0 += 1 }
+            metrics.reloads(ok: true)
+            _ = try? await audit.append(configLoadedEvent(fresh, reason: "configuration reloaded (\(trigger))"))
+            logger.info("configuration reloaded", metadata: ["trigger": "\(trigger)", "digest": "\(fresh.snapshot.digest.prefix(12))"])
+            return fresh
+        } catch {
+            metrics.reloads(ok: false)
+            let messages = (error as? SidecarStartError)?.messages ?? ["\(error)"]
+            _ = try? await audit.append(AuditEvent(
+                timestamp: Instant(secondsSinceEpoch: Int64(Date().timeIntervalSince1970)).iso8601, eventType: .configLoaded,
+                reason: "reload rejected (\(trigger)); the previous configuration keeps serving",
+                context: .object(["errors": .array(messages.prefix(50).map(JSONValue.string))])))
+            logger.error("reload rejected", metadata: ["trigger": "\(trigger)", "errors": "\(messages.count)"])
+            throw SidecarStartError(messages: messages)
+        }
+    }
+}
