@@ -1,4 +1,5 @@
 import AgentSafeCore
+import AgentSafeTickets
 import Crypto
 
 /// The line format and hash rule (docs/audit-format.md).
@@ -84,14 +85,5 @@ public enum AuditLine {
         bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for b in digest {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func hex(_ digest: SHA256.Digest) -> String { Hex.encode(digest) }
 }

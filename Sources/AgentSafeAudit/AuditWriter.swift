@@ -76,6 +76,8 @@ public final class AuditLog: @unchecked Sendable {
 
     // Writer-thread state.
     private var fd: Int32 = -1
+    /// `<path>.lock`, held (flock) for the writer's lifetime: a second writer on the same log is refused.
+    private var lockFD: Int32 = -1
     private var size: Int64 = 0
     private var openedAt: Date = Date()
     private var nextSeq: Int64 = 1
@@ -100,7 +102,14 @@ public final class AuditLog: @unchecked Sendable {
         self.files = AuditFileSet(path: options.path)
         try FileManager.default.createDirectory(atPath: files.directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let torn = try recover()
+        try lock()
+        let torn: Torn?
+        do {
+            torn = try recover()
+        } catch {
+            unlock()
+            throw error
+        }
         try openActive()
         if let torn {
             let event = AuditEvent(timestamp: Self.now(), eventType: .recovery,
@@ -118,6 +127,30 @@ public final class AuditLog: @unchecked Sendable {
 
     deinit {
         if fd >= 0 { _ = Glibc.close(fd) }
+        unlock()
+    }
+
+    /// One writer per log, across processes: two would fork the chain.
+    private func lock() throws {
+        let path = options.path + ".lock"
+        lockFD = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else { throw AuditError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+            let busy = errno == EWOULDBLOCK
+            _ = Glibc.close(lockFD)
+            lockFD = -1
+            throw AuditError(busy
+                ? "\(options.path) is being written by another process (a running 'agent-safe serve'?); one writer per log keeps the chain intact: stop it, or write elsewhere (--audit-log)"
+                : "cannot lock \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func unlock() {
+        if lockFD >= 0 {
+            _ = flock(lockFD, LOCK_UN)
+            _ = Glibc.close(lockFD)
+            lockFD = -1
+        }
     }
 
     public var lastSequence: Int64 { condition.withLock { nextSeq - 1 } }
@@ -220,6 +253,7 @@ public final class AuditLog: @unchecked Sendable {
                     _ = Glibc.close(fd)
                     fd = -1
                 }
+                unlock()
                 condition.withLock { closed = true }
                 stopped.signal()
                 return

@@ -1,4 +1,5 @@
 import AgentSafeCore
+import AgentSafeTickets
 import Crypto
 import Foundation
 
@@ -30,7 +31,7 @@ public struct AuditRedactor: Sendable {
 
     public func digest(_ value: JSONValue) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(value.canonicalText.utf8), using: key)
-        return "hmac-sha256:" + AuditLine.hexBytes(Array(mac))
+        return "hmac-sha256:" + Hex.encode(mac)
     }
 
     /// `params` with every sensitive parameter of `action` replaced by its digest.
@@ -41,17 +42,5 @@ public struct AuditRedactor: Sendable {
             if let value = params[p.name] { out[p.name] = .string(digest(value)) }
         }
         return out
-    }
-}
-
-extension AuditLine {
-    static func hexBytes(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

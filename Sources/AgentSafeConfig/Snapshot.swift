@@ -1,4 +1,5 @@
 import AgentSafeCore
+import AgentSafeTickets
 import Crypto
 import Foundation
 
@@ -223,16 +224,7 @@ public enum CatalogueLoader {
                         engine: engine, warnings: diagnostics, files: files, paths: paths)
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in digest {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func hex(_ digest: SHA256.Digest) -> String { Hex.encode(digest) }
 
     /// `file` relative to the directory `root` (its last component when `root` is the file itself).
     static func below(_ file: String, _ root: String) -> String {

@@ -85,6 +85,13 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var context = context
         context.logger[metadataKey: "request_id"] = "\(id)"
+        var request = request
+        if request.headers[.requestID] != id {
+            // Inner middleware (problem bodies) and handlers see the id that the response will carry.
+            var head = request.head
+            head.headerFields[.requestID] = id
+            request = Request(head: head, body: request.body)
+        }
         var response = try await next(request, context)
         response.headers[.requestID] = id
         return response

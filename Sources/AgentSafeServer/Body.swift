@@ -1,10 +1,13 @@
 import AgentSafeCore
+import Foundation
 import Hummingbird
 
 /// Reads a JSON object body: content type, size limit, strict JSON, object at the top.
 func readObject(_ request: Request, limit: Int) async throws -> [String: JSONValue] {
     let type = request.headers[.contentType]?.lowercased() ?? ""
-    guard type.hasPrefix("application/json") || type.hasPrefix("application/problem+json") else {
+    // The media type before any parameters (`; charset=utf-8`), compared whole: `application/jsonx` is not JSON.
+    let mediaType = type.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+    guard mediaType == "application/json" || mediaType == "application/problem+json" else {
         throw Problem(.unsupportedMediaType, "unsupported_media_type", "Unsupported media type",
                       type.isEmpty ? "send Content-Type: application/json" : "'\(type)' is not application/json")
     }

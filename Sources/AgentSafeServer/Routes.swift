@@ -192,13 +192,23 @@ struct Routes: Sendable {
     func checkPlan(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let o = try await readObject(request, limit: sidecar.maxBodyBytes)
         let f = try BodyFields(o, allowed: ["steps", "all_or_nothing", "correlation_id"], strict: sidecar.strictFields)
-        guard case .array(let steps)? = o["steps"] else { throw Problem.missingField("'steps' (a list of check requests) is required") }
+        let steps: [JSONValue]
+        switch o["steps"] {
+        case nil, .null?: throw Problem.missingField("'steps' (a list of check requests) is required")
+        case .array(let items)?: steps = items
+        case let other?: throw Problem.wrongType("'steps' must be a list of check requests, got \(other.kindName)")
+        }
         guard !steps.isEmpty, steps.count <= 100 else { throw Problem.invalid("invalid_value", "'steps' must hold 1 to 100 requests") }
         let allOrNothing = try f.bool("all_or_nothing") ?? false
+        let planCorrelation = try f.optionalString("correlation_id")
         let runtime = sidecar.runtime
         var decided: [Decided] = []
         for (i, step) in steps.enumerated() {
-            guard case .object(let so) = step else { throw Problem.wrongType("steps[\(i)] must be an object") }
+            guard case .object(var so) = step else { throw Problem.wrongType("steps[\(i)] must be an object") }
+            // A step without its own correlation_id carries the plan's.
+            if let planCorrelation, so["correlation_id"] == nil || so["correlation_id"] == .null {
+                so["correlation_id"] = .string(planCorrelation)
+            }
             decided.append(try decide(so, request: request, runtime: runtime, prefix: "steps[\(i)].", issueTicket: !allOrNothing))
         }
         let worst: DecisionResult = decided.contains { $0.decision.result == .deny } ? .deny

@@ -35,6 +35,8 @@ public final class SQLiteReplayStore: ReplayGuard, @unchecked Sendable {
             try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
+        // SQLite creates its -wal and -shm files with the database's mode.
+        _ = chmod(path, 0o600)
         try Self.migrator.migrate(queue)
         _ = try queue.write { db in try Self.prune(db, now: Int64(Date().timeIntervalSince1970), limit: nil) }
     }

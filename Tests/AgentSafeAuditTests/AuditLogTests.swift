@@ -168,3 +168,20 @@ struct AuditLogTests {
         #expect(AuditRedactor(key: Array(repeating: 8, count: 32)).redact(["value": "hunter2"], action: action)["value"]?.stringValue != digest)
     }
 }
+
+@Suite("Audit log: one writer per log")
+struct SingleWriterTests {
+    @Test func aSecondWriterIsRefusedUntilTheFirstCloses() throws {
+        let dir = AuditFixture.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/audit.jsonl"
+        let first = try AuditLog(AuditLogOptions(path: path))
+        _ = try first.append(AuditFixture.event(1))
+        #expect(throws: AuditError.self) { try AuditLog(AuditLogOptions(path: path)) }
+        first.close()
+        let second = try AuditLog(AuditLogOptions(path: path))
+        _ = try second.append(AuditFixture.event(2))
+        second.close()
+        #expect(AuditVerifier().verify([path]).ok)
+    }
+}

@@ -62,7 +62,10 @@ public struct YAMLFileReader: Sendable {
         }
         let root: Node?
         do {
-            let parser = try Parser(yaml: text, resolver: .default, constructor: .default, encoding: .utf8)
+            // The basic resolver: Yams' default one runs up to seven regular expressions per scalar (and per key in
+            // its duplicate check), over half the load time. Plain scalars that could be non-strings are resolved
+            // with the default (YAML 1.1) rules in `convert`, the only place types matter.
+            let parser = try Parser(yaml: text, resolver: .basic, constructor: .default, encoding: .utf8)
             root = try parser.singleRoot()
         } catch let error as YamlError {
             throw ConfigLoadError([Self.diagnostic(for: error, file: displayPath)])
@@ -89,7 +92,13 @@ public struct YAMLFileReader: Sendable {
         case .scalar(let scalar):
             let plain = scalar.style == .plain || scalar.style == .any
             let tag: YAMLNode.ScalarTag
-            switch node.tag.description {
+            // The tag as written (not resolved): "" when implicit, else an explicit tag such as `!!str`.
+            var name = scalar.tag.description
+            if name.isEmpty || name == Tag.Name.nonSpecific.rawValue {
+                name = plain && Self.mayBeNonString(scalar.string)
+                    ? Node(scalar.string).tag.description : Tag.Name.str.rawValue
+            }
+            switch name {
             case Tag.Name.int.rawValue: tag = plain ? .integer : .string
             case Tag.Name.float.rawValue: tag = plain ? .float : .string
             case Tag.Name.bool.rawValue: tag = plain ? .boolean : .string
@@ -109,7 +118,7 @@ public struct YAMLFileReader: Sendable {
             var pairs: [(key: YAMLNode, value: YAMLNode)] = []
             var merged: [(key: YAMLNode, value: YAMLNode)] = []
             for (key, value) in mapping {
-                if key.tag.description == Tag.Name.merge.rawValue {
+                if case .scalar(let k) = key, k.style == .plain || k.style == .any, k.string == "<<" {
                     // `<<: *defaults` or `<<: [*a, *b]`: explicit keys win, earlier merged maps win over later.
                     let sources: [Node] = value.sequence.map { Array($0) } ?? [value]
                     for source in sources {
@@ -138,6 +147,27 @@ public struct YAMLFileReader: Sendable {
         case .alias:
             // Yams resolves aliases while composing; nothing to expand here.
             return YAMLNode(kind: .scalar("", plain: true, tag: .null), line: line, column: column)
+        }
+    }
+
+    static let boolAndNullWords: Set<String> = [
+        "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON",
+        "off", "Off", "OFF", "null", "Null", "NULL",
+    ]
+
+    /// False when no YAML 1.1 implicit type (bool, int, float, null, timestamp, merge, value) can match `s`: those
+    /// all start with a digit, a sign, `.`, `~`, `<`, `=`, or are one of the bool/null words.
+    static func mayBeNonString(_ s: String) -> Bool {
+        guard let first = s.utf8.first else { return true }
+        switch first {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "~"), UInt8(ascii: "<"), UInt8(ascii: "="):
+            return true
+        case UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"), UInt8(ascii: "t"),
+             UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"), UInt8(ascii: "o"), UInt8(ascii: "O"):
+            return s.utf8.count <= 5 && boolAndNullWords.contains(s)
+        default:
+            return false
         }
     }
 
