@@ -14,6 +14,8 @@ let package = Package(
         // runtime interposer) needs a package this build environment doesn't have, so traits are listed here.
         .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1",
                  traits: ["MallocInterposer"]),
+        // Only for comparison with our JWS (docs/tickets.md, "Why not jwt-kit").
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: []
 )
@@ -22,6 +24,8 @@ let package = Package(
 /// Add a suite (tickets, audit, ...) by adding its name and the Agent-Safe products it needs.
 let suites: [(name: String, products: [String])] = [
     ("DecisionBenchmarks", ["AgentSafeCore", "AgentSafeConfig"]),
+    ("TicketBenchmarks", ["AgentSafeCore", "AgentSafeTickets", "AgentSafeStore"]),
+    ("AuditBenchmarks", ["AgentSafeCore", "AgentSafeAudit"]),
 ]
 
 for suite in suites {
@@ -29,7 +33,8 @@ for suite in suites {
         .executableTarget(
             name: suite.name,
             dependencies: [.product(name: "Benchmark", package: "benchmark")]
-                + suite.products.map { .product(name: $0, package: "agent-safe") },
+                + suite.products.map { .product(name: $0, package: "agent-safe") }
+                + (suite.name == "TicketBenchmarks" ? [.product(name: "JWTKit", package: "jwt-kit")] : []),
             path: "Benchmarks/\(suite.name)",
             swiftSettings: [.enableUpcomingFeature("ExistentialAny")],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

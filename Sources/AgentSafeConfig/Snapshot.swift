@@ -111,10 +111,12 @@ public enum CatalogueLoader {
         // Actions: one per file.
         var actions: [ActionDefinition] = []
         var actionFiles: [String: (String, YAMLNode?)] = [:]
-        for file in yamlFiles(in: registry, what: "actions", cwd: cwd, diagnostics: &diagnostics) {
+        let actionPaths = yamlFiles(in: registry, what: "actions", cwd: cwd, diagnostics: &diagnostics)
+        let parsedActions = parseAll(actionPaths, cwd: cwd, reader: reader)
+        for (index, file) in actionPaths.enumerated() {
             let shown = display(file, cwd: cwd)
             do {
-                let (node, digest) = try readHashed(file, shown: shown, reader: reader)
+                let (node, digest) = try parsedActions[index].get()
                 files.append(LoadedFile(path: shown, sha256: digest, role: .action, name: below(file, registry)))
                 guard let node else {
                     diagnostics.append(ConfigDiagnostic(code: .emptyFile, file: shown, line: 1, column: 1, fieldPath: "",
@@ -185,10 +187,11 @@ public enum CatalogueLoader {
         } else {
             policyFiles = yamlFiles(in: policies, what: "policies", cwd: cwd, diagnostics: &diagnostics)
         }
-        for file in policyFiles {
+        let parsedPolicies = parseAll(policyFiles, cwd: cwd, reader: reader)
+        for (index, file) in policyFiles.enumerated() {
             let shown = display(file, cwd: cwd)
             do {
-                let (node, digest) = try readHashed(file, shown: shown, reader: reader)
+                let (node, digest) = try parsedPolicies[index].get()
                 files.append(LoadedFile(path: shown, sha256: digest, role: .policy, name: below(file, policies)))
                 guard let node else {
                     diagnostics.append(ConfigDiagnostic(code: .emptyFile, file: shown, line: 1, column: 1, fieldPath: "",
@@ -231,6 +234,17 @@ public enum CatalogueLoader {
         let prefix = root.hasSuffix("/") ? root : root + "/"
         if file.hasPrefix(prefix) { return String(file.dropFirst(prefix.count)) }
         return (file as NSString).lastPathComponent
+    }
+
+    /// Reads, hashes and parses files on every core (libyaml and the typing of scalars dominate a load); results
+    /// keep the files' order, so diagnostics come out as from a sequential load.
+    static func parseAll(_ paths: [String], cwd: String, reader: YAMLFileReader) -> [Result<(YAMLNode?, String), ConfigLoadError>] {
+        let results = ResultSlots<Result<(YAMLNode?, String), ConfigLoadError>>(count: paths.count)
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            let shown = display(paths[i], cwd: cwd)
+            results[i] = Result { () throws(ConfigLoadError) in try readHashed(paths[i], shown: shown, reader: reader) }
+        }
+        return results.values
     }
 
     static func readHashed(_ path: String, shown: String, reader: YAMLFileReader) throws(ConfigLoadError) -> (YAMLNode?, String) {
@@ -284,4 +298,19 @@ public enum CatalogueLoader {
         guard case .mapping(let pairs) = node.kind else { return nil }
         return pairs.first { $0.key.scalarText == key }?.value
     }
+}
+
+/// Fixed slots written once each from concurrent iterations (distinct indices), read after they all finished.
+final class ResultSlots<Value>: @unchecked Sendable {
+    private var slots: [Value?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    subscript(index: Int) -> Value? {
+        get { lock.withLock { slots[index] } }
+        set { lock.withLock { slots[index] = newValue } }
+    }
+
+    var values: [Value] { lock.withLock { slots.map { $0! } } }
 }
