@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "AgentSafeAWS", targets: ["AgentSafeAWS"]),
         .library(name: "AgentSafeAudit", targets: ["AgentSafeAudit"]),
         .library(name: "AgentSafeServer", targets: ["AgentSafeServer"]),
+        .library(name: "AgentSafeShipping", targets: ["AgentSafeShipping"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -26,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(name: "AgentSafeCore"),
@@ -52,9 +55,23 @@ let package = Package(
             ]
         ),
         .target(
+            name: "AgentSafeShipping",
+            dependencies: [
+                "AgentSafeCore",
+                "AgentSafeAWS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "AgentSafeServer",
             dependencies: [
                 "AgentSafeCore", "AgentSafeConfig", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit",
+                "AgentSafeShipping",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,6 +90,8 @@ let package = Package(
                 "AgentSafeStore",
                 "AgentSafeAudit",
                 "AgentSafeServer",
+                "AgentSafeShipping",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -87,6 +106,19 @@ let package = Package(
             dependencies: [
                 "AgentSafeServer", "AgentSafeTickets", "AgentSafeCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "AgentSafeShippingTests",
+            dependencies: [
+                "AgentSafeShipping",
+                "AgentSafeAWS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "AgentSafeCLITests", dependencies: ["AgentSafeCLI"]),

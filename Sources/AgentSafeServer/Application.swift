@@ -35,7 +35,10 @@ public func buildApplication(configuration: SidecarConfiguration) throws -> some
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "agent-safe"),
-        services: [AuditService(sidecar: sidecar), ReloadOnHangup(sidecar: sidecar)],
+        // Stopped in reverse order: the server drains first, then the shippers flush, then the audit log closes.
+        services: [AuditService(sidecar: sidecar)]
+            + (sidecar.shippers.map { [ShippingService(runner: $0, flushTimeout: .seconds(10))] } ?? [])
+            + [ReloadOnHangup(sidecar: sidecar)],
         logger: logger)
     app.logger = logger
     return app

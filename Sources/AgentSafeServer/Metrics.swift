@@ -1,4 +1,5 @@
 import AgentSafeAudit
+import AgentSafeShipping
 import Prometheus
 import Synchronization
 
@@ -49,7 +50,26 @@ final class SidecarMetrics: Sendable {
 
     func reloads(ok: Bool) { (ok ? reloadOK : reloadFailed).increment() }
 
-    func render(audit: AuditLog.Stats) -> String {
+    private let shipperGauges = Mutex<[String: (lag: Gauge, failures: Gauge, shipped: Gauge)]>([:])
+
+    func render(audit: AuditLog.Stats, shippers: [ShipperSnapshot]) -> String {
+        for s in shippers {
+            let g = shipperGauges.withLock { gauges in
+                if let g = gauges[s.name] { return g }
+                let labels = [("shipper", s.name)]
+                let g = (registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "shipper_lag", unitName: "events",
+                                                              helpText: "Events written but not yet shipped"), labels: labels),
+                         registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "shipper_failures", unitName: "",
+                                                              helpText: "Failed shipping attempts"), labels: labels),
+                         registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "shipper_shipped", unitName: "events",
+                                                              helpText: "Events shipped since start"), labels: labels))
+                gauges[s.name] = g
+                return g
+            }
+            g.lag.set(Double(s.lag))
+            g.failures.set(Double(s.failures))
+            g.shipped.set(Double(s.shippedEvents))
+        }
         auditFsyncs.set(Double(audit.fsyncs))
         auditFsyncSeconds.set(audit.fsyncSeconds)
         auditQueue.set(Double(audit.queueDepth))

@@ -1,5 +1,6 @@
 import AgentSafeAudit
 import AgentSafeConfig
+import AgentSafeShipping
 import AgentSafeCore
 import AgentSafeStore
 import AgentSafeTickets
@@ -44,7 +45,8 @@ struct Routes: Sendable {
         router.get("/readyz") { _, _ in self.ready() }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.sidecar.metrics.render(audit: self.sidecar.audit.currentStats))))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.sidecar.metrics.render(
+                        audit: self.sidecar.audit.currentStats, shippers: self.sidecar.shippers?.snapshots() ?? []))))
         }
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"],
@@ -165,6 +167,7 @@ struct Routes: Sendable {
         let params = sidecar.redactor.redact(d.request.params, action: runtime.actions[d.request.action])
         do {
             _ = try await sidecar.audit.append(AuditEvent.decision(d.decision, request: d.request, params: params, jti: d.ticket?.jti))
+            sidecar.shippers?.notifyAppended()
         } catch {
             sidecar.logger.error("audit append failed; decision withheld", metadata: ["error": "\(error)"])
             throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable",

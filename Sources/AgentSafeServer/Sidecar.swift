@@ -1,6 +1,7 @@
 import AgentSafeAudit
 import AgentSafeConfig
 import AgentSafeCore
+import AgentSafeShipping
 import AgentSafeStore
 import AgentSafeTickets
 import Foundation
@@ -116,6 +117,8 @@ final class Sidecar: Sendable {
     let metrics: SidecarMetrics
     let logger: Logger
     let reloads = Mutex<Int>(0)
+    /// The audit shippers (`audit.shippers`), woken after each durable append.
+    let shippers: ShipperRunner?
 
     var runtime: Runtime { current.withLock { $0 } }
 
@@ -164,6 +167,12 @@ final class Sidecar: Sendable {
                                            durability: config.state.durability == "full" ? .full : .normal)
         } catch {
             throw SidecarStartError(messages: ["\(error)"])
+        }
+        do {
+            shippers = try ShippingSetup.runner(config, auditPath: auditPath, logger: configuration.logger)
+        } catch {
+            audit.close()
+            throw error
         }
         _ = try? audit.append(configLoadedEvent(runtime, reason: "configuration loaded at start-up"))
     }

@@ -61,6 +61,32 @@ struct AuditCLITests {
         #expect(wrong.stdout.contains("checkpoint signature refused"))
     }
 
+    @Test func auditShipToAFileShipperCatchesUpAndResends() throws {
+        let dir = try CLITests.starter()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("agent-safe.yaml")
+        var text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "audit_log: .agent-safe/audit.jsonl\n", with: "")
+        text += "audit:\n  path: .agent-safe/audit.jsonl\n  shippers:\n    - {name: archive, type: file, path: ./archive/a.jsonl}\n"
+        try Data(text.utf8).write(to: config)
+        for _ in 0..<3 {
+            #expect(try CLIRunner.run(["check", "restart-deployment", "-t", "dev/web", "-c", "me", "-p", Self.params], in: dir).status == 0)
+        }
+        let typo = try CLIRunner.run(["audit", "ship", "--to", "archve"], in: dir)
+        #expect(typo.status == 1)
+        #expect(typo.stderr.contains("did you mean 'archive'"))
+        let first = try CLIRunner.run(["audit", "ship", "--to", "archive"], in: dir)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("shipped 3 event(s) (seq 1…3)"))
+        let again = try CLIRunner.run(["audit", "ship", "--to", "archive"], in: dir)
+        #expect(again.stdout.contains("nothing to ship"))
+        let resend = try CLIRunner.run(["audit", "ship", "--to", "archive", "--from-seq", "2"], in: dir)
+        #expect(resend.stdout.contains("shipped 2 event(s) (seq 2…3)"))
+        // The copy is the log, byte for byte (a re-send never duplicates lines in a file shipper).
+        let original = try Data(contentsOf: dir.appendingPathComponent(".agent-safe/audit.jsonl"))
+        let copy = try Data(contentsOf: dir.appendingPathComponent("archive/a.jsonl"))
+        #expect(original == copy)
+    }
+
     @Test func sigkillUnderLoadLosesNothingAcknowledged() throws {
         let dir = try CLITests.starter()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -133,7 +133,7 @@ struct IdentityModeTests {
         }
         let noAdmin = try Project(.init(admin: false))
         defer { noAdmin.remove() }
-        try await noAdmin.withApp { client in
+        _ = try await noAdmin.withApp { client in
             try await client.execute(uri: "/v1/admin/reload", method: .post, headers: [.authorization: "Bearer anything-at-all-here"])
                 .expectProblem(.forbidden, "admin_disabled")
         }

@@ -21,11 +21,12 @@ let benchmarks: @Sendable () -> Void = {
         // One iteration = 1,000 events appended by 32 concurrent tasks; wall clock per event.
         Benchmark("Audit/append/\(durability.rawValue), 32 writers", configuration: .init(scalingFactor: .kilo)) { benchmark in
             let log = Logs.shared.log(durability)
+            let count = benchmark.scaledIterations.count
             await withTaskGroup(of: Void.self) { group in
                 for w in 0..<32 {
                     group.addTask {
                         var i = w
-                        while i < benchmark.scaledIterations.count {
+                        while i < count {
                             blackHole(try? await log.append(Logs.event(i)))
                             i += 32
                         }

@@ -1,14 +1,17 @@
 import AgentSafeAudit
 import AgentSafeConfig
 import AgentSafeCore
+import AgentSafeServer
+import AgentSafeShipping
 import AgentSafeTickets
 import ArgumentParser
 import Foundation
+import Logging
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Verify, show and replay the hash-chained audit log.",
-        subcommands: [Verify.self, Show.self, Replay.self])
+        subcommands: [Verify.self, Show.self, Replay.self, Ship.self])
 
     /// The files to read: the given paths (a log's active path brings its rotated siblings), else the configured log.
     static func files(_ paths: [String], global: GlobalOptions) throws -> [String] {
@@ -219,6 +222,57 @@ struct AuditCommand: ParsableCommand {
                 if changes.count > limit { print("  … \(changes.count - limit) more (use -o json)") }
             }
             if changed > 0 { throw ExitCode(2) }
+        }
+    }
+}
+
+extension AuditCommand {
+    struct Ship: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send a range of the log to a configured shipper (audit.shippers), now.",
+            discussion: """
+                Without --from-seq, ships what the shipper hasn't acknowledged yet (from its durable cursor). With                 it, re-sends from that seq (receivers deduplicate by event id); the cursor only moves forward. The                 running sidecar ships continuously on its own; this is for catching up, re-sending and outages.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(name: .long, help: "The shipper's name in audit.shippers.")
+        var to: String
+
+        @Option(name: .customLong("from-seq"), help: "First seq to send (default: after the shipper's cursor).")
+        var fromSeq: Int64?
+
+        func run() async throws {
+            let config = try loadProjectConfig(global)
+            guard let path = config.auditPath else { throw Console.fail("no audit log configured (audit.path or audit_log)") }
+            let runner: ShipperRunner
+            do {
+                guard let r = try ShippingSetup.runner(config, auditPath: path, logger: Logger(label: "agent-safe")) else {
+                    throw Console.fail("no shippers configured (audit.shippers in agent-safe.yaml)")
+                }
+                runner = r
+            } catch let error as SidecarStartError {
+                throw Console.fail(error.description)
+            }
+            guard runner.shipperNames.contains(to) else {
+                let hint = Suggest.closest(to: to, in: runner.shipperNames).map { " (did you mean '\($0)'?)" } ?? ""
+                throw Console.fail("no shipper named '\(to)'\(hint); configured: \(runner.shipperNames.joined(separator: ", "))")
+            }
+            var start = fromSeq ?? 1
+            if fromSeq == nil {
+                let store = try SQLiteShipperCursorStore(stateDirectory: config.stateDirectory)
+                start = ((try await store.cursor(named: to))?.lastSeq ?? 0) + 1
+            }
+            do {
+                let result = try await runner.shipRange(to: to, fromSeq: start)
+                if result.events == 0 {
+                    print("nothing to ship to \(to) from seq \(start) (cursor \(result.cursor))")
+                } else {
+                    print("shipped \(result.events) event(s) (seq \(result.firstSeq ?? 0)…\(result.lastSeq ?? 0)) to \(to) in \(result.batches) batch(es); cursor \(result.cursor)")
+                }
+            } catch {
+                throw Console.fail("shipping to \(to) failed: \(error)")
+            }
         }
     }
 }
