@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "AgentSafeAudit", targets: ["AgentSafeAudit"]),
         .library(name: "AgentSafeServer", targets: ["AgentSafeServer"]),
         .library(name: "AgentSafeShipping", targets: ["AgentSafeShipping"]),
+        .library(name: "AgentSafeClient", targets: ["AgentSafeClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -68,6 +69,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "AgentSafeClient",
+            dependencies: [
+                "AgentSafeCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "AgentSafeServer",
             dependencies: [
                 "AgentSafeCore", "AgentSafeConfig", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit",
@@ -104,7 +114,8 @@ let package = Package(
         .testTarget(
             name: "AgentSafeServerTests",
             dependencies: [
-                "AgentSafeServer", "AgentSafeTickets", "AgentSafeCore",
+                "AgentSafeServer", "AgentSafeTickets", "AgentSafeCore", "AgentSafeClient", "AgentSafeConfig",
+                "AgentSafeAudit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -90,6 +90,48 @@ public struct AuditEvent: Sendable, Hashable {
             context: .object(context))
     }
 
+    /// The keys of ``bodyFields`` in serialisation order (sorted by UTF-16 code units), computed once.
+    static let bodyKeys: [String] = AuditEvent(timestamp: "", eventType: .decision).bodyFields.keys
+        .sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+
+    /// Appends `,"key":value` for every body field, in ``bodyKeys`` order, without building a dictionary.
+    func appendBody(to text: inout String) {
+        func key(_ k: String) {
+            text += ",\""
+            text += k
+            text += "\":"
+        }
+        func str(_ s: String?) {
+            if let s { JSONValue.string(s).appendCompact(to: &text) } else { text += "null" }
+        }
+        func list(_ items: [String]) {
+            JSONValue.array(items.map(JSONValue.string)).appendCompact(to: &text)
+        }
+        for k in Self.bodyKeys {
+            key(k)
+            switch k {
+            case "action": str(action)
+            case "caller": str(caller)
+            case "caller_groups": list(callerGroups)
+            case "caller_roles": list(callerRoles)
+            case "context": if let context { context.appendCompact(to: &text) } else { text += "null" }
+            case "correlation_id": str(correlationID)
+            case "cumulative_risk": text += cumulativeRisk.map { String($0) } ?? "null"
+            case "decision": str(decision?.rawValue)
+            case "delegation_chain": list(delegationChain)
+            case "effective_risk": str(effectiveRisk?.rawValue)
+            case "jti": str(jti)
+            case "params": JSONValue.object(params).appendCompact(to: &text)
+            case "policy_matched": str(policyMatched)
+            case "reason": str(reason)
+            case "risk_class": str(riskClass?.rawValue)
+            case "target": str(target)
+            case "ticket_id": str(ticketID)
+            default: text += "null"
+            }
+        }
+    }
+
     /// The fields after the chain header, as a JSON object (keys serialised sorted).
     var bodyFields: [String: JSONValue] {
         func opt(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }

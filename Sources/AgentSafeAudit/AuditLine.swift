@@ -23,13 +23,7 @@ public enum AuditLine {
         text += #","timestamp":"#
         JSONValue.string(event.timestamp).appendCompact(to: &text)
         text += #","event_type":""# + event.eventType.rawValue + "\""
-        let body = event.bodyFields
-        for key in body.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }) {
-            text += ","
-            JSONValue.string(key).appendCompact(to: &text)
-            text += ":"
-            body[key]!.appendCompact(to: &text)
-        }
+        event.appendBody(to: &text)
         var bytes = Array(text.utf8)
         bytes.append(UInt8(ascii: "}"))
         let hash = hex(SHA256.hash(data: bytes))

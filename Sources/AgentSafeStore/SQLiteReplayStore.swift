@@ -63,11 +63,13 @@ public final class SQLiteReplayStore: ReplayGuard, @unchecked Sendable {
                 try Self.prune(db, now: now, limit: pruneEvery * 4)
             }
             // An expired row still in the table (not pruned yet) no longer protects anything: replace it.
-            try db.execute(sql: """
+            // A cached prepared statement: compiled once per connection, not per consume.
+            let insert = try db.cachedStatement(sql: """
                 INSERT INTO consumed_tickets(jti, expires_at) VALUES (?, ?)
                 ON CONFLICT(jti) DO UPDATE SET expires_at = excluded.expires_at
                 WHERE consumed_tickets.expires_at < ?
-                """, arguments: [jti, expiresAt, now])
+                """)
+            try insert.execute(arguments: [jti, expiresAt, now])
             return db.changesCount == 1
         }
     }

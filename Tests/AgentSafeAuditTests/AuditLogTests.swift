@@ -185,3 +185,24 @@ struct SingleWriterTests {
         #expect(AuditVerifier().verify([path]).ok)
     }
 }
+
+@Suite("Audit line body")
+struct AuditBodyTests {
+    @Test func directSerialisationEqualsTheSortedObject() throws {
+        var event = AuditFixture.event(3)
+        event.context = ["b": 1, "a": ["z": true, "y": .null]]
+        event.cumulativeRisk = 12
+        event.delegationChain = ["root", "mid"]
+        var direct = ""
+        event.appendBody(to: &direct)
+        var viaObject = ""
+        for key in event.bodyFields.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }) {
+            viaObject += ","
+            JSONValue.string(key).appendCompact(to: &viaObject)
+            viaObject += ":"
+            event.bodyFields[key]!.appendCompact(to: &viaObject)
+        }
+        #expect(direct == viaObject)
+        #expect(AuditEvent.bodyKeys.count == event.bodyFields.count)
+    }
+}
