@@ -187,6 +187,18 @@ private struct Reader {
 
     mutating func parseString() throws(JSONParser.Error) -> String {
         index += 1  // opening quote
+        // Fast path: no escape before the closing quote (the usual case) → one decode of the bytes.
+        var scan = index
+        while scan < bytes.count {
+            let b = bytes[scan]
+            if b == UInt8(ascii: "\"") {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<scan]), as: UTF8.self)
+                index = scan + 1
+                return text
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            scan += 1
+        }
         var scalars = String.UnicodeScalarView()
         var runStart = index
         func flushRun(_ reader: Reader, to end: Int, into out: inout String.UnicodeScalarView) {

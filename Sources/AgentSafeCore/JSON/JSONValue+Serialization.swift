@@ -67,6 +67,13 @@ extension JSONValue {
     }
 
     static func writeString(_ s: String, to out: inout String) {
+        // Fast path: nothing to escape (the usual case), append the string whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
