@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 /// Builds the sidecar: loads the configuration (failing with every located error), opens the audit log and the
@@ -29,6 +30,7 @@ public func buildApplication(configuration: SidecarConfiguration) throws -> some
 
     let router = Router(context: BasicRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: LatencyMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(knownPaths: Routes.paths))
     Routes(sidecar: sidecar).register(on: router)
 
@@ -98,6 +100,17 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await next(request, context)
         response.headers[.requestID] = id
         return response
+    }
+}
+
+/// Records how long every request took (problems included) in the latency histogram.
+struct LatencyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: SidecarMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        defer { metrics.requestLatency.record(ContinuousClock.now - start) }
+        return try await next(request, context)
     }
 }
 

@@ -19,7 +19,7 @@ final class SidecarMetrics: Sendable {
     init() {
         requestLatency = registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(namespace: "agent_safe", metricName: "request_duration", unitName: "seconds",
-                                             helpText: "Time to answer a request, by route"),
+                                             helpText: "Time to answer a request (every route)"),
             labels: [],
             buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
                       .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1)])

@@ -17,7 +17,7 @@ struct Routes: Sendable {
     static let paths: [String: [HTTPRequest.Method]] = [
         "/v1/check": [.post], "/v1/check-plan": [.post], "/v1/tickets/verify": [.post], "/v1/tickets/introspect": [.post],
         "/.well-known/jwks.json": [.get], "/v1/delegations": [.post], "/v1/actions": [.get], "/v1/actions/:name": [.get],
-        "/v1/policies": [.get], "/v1/admin/reload": [.post], "/healthz": [.get], "/readyz": [.get], "/metrics": [.get],
+        "/v1/policies": [.get], "/v1/admin/reload": [.post], "/healthz": [.get, .head], "/readyz": [.get, .head], "/metrics": [.get],
         "/openapi.yaml": [.get],
     ]
 
@@ -42,7 +42,9 @@ struct Routes: Sendable {
         router.get("/v1/policies") { _, _ in json(self.policies()) }
         router.post("/v1/admin/reload") { request, _ in try await self.reload(request) }
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
+        router.head("/healthz") { _, _ in Response(status: .ok) }
         router.get("/readyz") { _, _ in self.ready() }
+        router.head("/readyz") { _, _ in Response(status: self.ready().status) }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: self.sidecar.metrics.render(
@@ -183,12 +185,10 @@ struct Routes: Sendable {
     }
 
     func check(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let start = ContinuousClock.now
         let o = try await readObject(request, limit: sidecar.maxBodyBytes)
         let runtime = sidecar.runtime
         let d = try decide(o, request: request, runtime: runtime)
         try await record(d, runtime: runtime)
-        sidecar.metrics.requestLatency.record(ContinuousClock.now - start)
         return json(body(d))
     }
 

@@ -71,7 +71,10 @@ struct ErrorTests {
             #expect(g.headers[.allow] == "POST")
             let p = try await client.post("/healthz", "{}")
             try p.expectProblem(.methodNotAllowed, "method_not_allowed")
-            #expect(p.headers[.allow] == "GET")
+            #expect(p.headers[.allow] == "GET, HEAD")
+            // Probes may use HEAD.
+            #expect(try await client.execute(uri: "/healthz", method: .head).status == .ok)
+            #expect(try await client.execute(uri: "/readyz", method: .head).status == .ok)
             let param = try await client.post("/v1/actions/anything", "{}")
             try param.expectProblem(.methodNotAllowed, "method_not_allowed")
             #expect(param.headers[.allow] == "GET")

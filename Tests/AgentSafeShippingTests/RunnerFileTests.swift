@@ -27,7 +27,7 @@ import Testing
 
         let first = RecordingShipper(name: "archive", wrapping: file)
         let result = await runner(log, first, store: try SQLiteShipperCursorStore(stateDirectory: state))
-            .flush(timeout: .seconds(10))
+            .flush(timeout: .seconds(30))
         #expect(result.complete)
         #expect(result.targetSeq == 120)
         #expect(first.deliveredSeqs == Array(1...120))
@@ -40,7 +40,7 @@ import Testing
         let again = runner(log, second, store: store)
         let snapshotBefore = again.snapshot(named: "archive")
         #expect(snapshotBefore?.state == .stopped)
-        let flushed = await again.flush(timeout: .seconds(10))
+        let flushed = await again.flush(timeout: .seconds(30))
         #expect(flushed.complete)
         #expect(second.deliveredSeqs == Array(121...150))  // nothing re-sent
         #expect(readBytes(target) == log.ndjson(1...150))
@@ -75,7 +75,7 @@ import Testing
         // Restart: resumes right after the durable cursor; the file ends up with every line exactly once.
         let resumed = RecordingShipper(name: "archive", wrapping: file)
         let result = await runner(log, resumed, store: try SQLiteShipperCursorStore(stateDirectory: state))
-            .flush(timeout: .seconds(15))
+            .flush(timeout: .seconds(45))
         #expect(result.complete)
         #expect(resumed.deliveredSeqs.first == stopped + 1)
         #expect(resumed.deliveredSeqs == Array((stopped + 1)...2000))
@@ -98,7 +98,7 @@ import Testing
             if round % 6 == 5 { log.rotate() }
             try await Task.sleep(for: .milliseconds(5))
         }
-        let result = await runner.flush(timeout: .seconds(10))
+        let result = await runner.flush(timeout: .seconds(30))
         await task.value
         #expect(result.complete)
         #expect(result.targetSeq == 500)
@@ -114,7 +114,7 @@ import Testing
         let store = try SQLiteShipperCursorStore(stateDirectory: dir.file("state"))
         let shipper = RecordingShipper(name: "flaky", failFirst: 4)
         let runner = runner(log, shipper, store: store)
-        let result = await runner.flush(timeout: .seconds(10))
+        let result = await runner.flush(timeout: .seconds(30))
         #expect(result.complete)
         #expect(shipper.deliveredSeqs == Array(1...30))
         let keys = shipper.attempts.prefix(5).map(\.idempotencyKey)
@@ -156,7 +156,7 @@ import Testing
         let store = try SQLiteShipperCursorStore(stateDirectory: dir.file("state"))
         let shipper = RecordingShipper(name: "siem")
         let runner = runner(log, shipper, store: store)
-        _ = await runner.flush(timeout: .seconds(5))
+        _ = await runner.flush(timeout: .seconds(20))
         #expect(try await store.cursor(named: "siem")?.lastSeq == 80)
 
         let again = RecordingShipper(name: "siem")

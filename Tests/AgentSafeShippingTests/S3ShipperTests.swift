@@ -68,7 +68,7 @@ struct S3ShipperTests {
                     retry: RetrySpec(baseMs: 10, maxMs: 100))
             },
             cursorStore: try SQLiteShipperCursorStore(stateDirectory: dir.file("state")), logger: quietLogger)
-        let result = await runner.flush(timeout: .seconds(15))
+        let result = await runner.flush(timeout: .seconds(45))
         #expect(result.complete)
         #expect(result.snapshots.map(\.shippedEvents) == [130, 130])
         #expect(result.snapshots.map(\.failures) == [0, 0])

@@ -80,7 +80,7 @@ import Testing
         #expect(await eventually { runner.snapshot(named: "siem")?.cursor == 200 })
         log.append(30, padding: 50)
         runner.notifyAppended()
-        let result = await runner.flush(timeout: .seconds(10))
+        let result = await runner.flush(timeout: .seconds(30))
         await task.value
         try await receiver.stop()
 
@@ -142,7 +142,7 @@ import Testing
                 headers: ["X-Team": "platform"]),
             logger: quietLogger)
         let runner = try runner(log, shipper, dir)
-        let result = await runner.flush(timeout: .seconds(10))
+        let result = await runner.flush(timeout: .seconds(30))
         #expect(result.complete)
         #expect(result.snapshots[0].lastError?.hasPrefix("timeout") == true)
         // The first delivery still completes on the receiver's side: a duplicate with the same key.
@@ -169,7 +169,7 @@ import Testing
             spec: WebhookShipperSpec(
                 url: receiver.url, secretFile: dir.file("keys/webhook.secret"), headers: ["X-Team": "platform"]),
             logger: quietLogger)
-        let result = try await runner(log, shipper, dir).flush(timeout: .seconds(10))
+        let result = try await runner(log, shipper, dir).flush(timeout: .seconds(30))
         try await receiver.stop()
         #expect(result.complete)
         #expect(result.snapshots[0].failures == 2)
