@@ -11,15 +11,15 @@ import Glibc
 struct AuditCLITests {
     static let params = CLITests.params
 
-    @Test func checkRecordsAndAuditVerifyShowReplay() throws {
-        let dir = try CLITests.starter()
+    @Test func checkRecordsAndAuditVerifyShowReplay() async throws {
+        let dir = try await CLITests.starter()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(try CLIRunner.run(["check", "restart-deployment", "-t", "dev/web", "-c", "me", "-p", Self.params], in: dir).status == 0)
-        #expect(try CLIRunner.run(["check", "restart-deployment", "-t", "prod/web", "-c", "me", "-p", Self.params], in: dir).status != 0)
-        let verify = try CLIRunner.run(["audit", "verify"], in: dir)
+        #expect(try await CLIRunner.run(["check", "restart-deployment", "-t", "dev/web", "-c", "me", "-p", Self.params], in: dir).status == 0)
+        #expect(try await CLIRunner.run(["check", "restart-deployment", "-t", "prod/web", "-c", "me", "-p", Self.params], in: dir).status != 0)
+        let verify = try await CLIRunner.run(["audit", "verify"], in: dir)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("OK 2 entries"))
-        let show = try CLIRunner.run(["audit", "show", "--decision", "allow", "-o", "json"], in: dir)
+        let show = try await CLIRunner.run(["audit", "show", "--decision", "allow", "-o", "json"], in: dir)
         #expect(show.stdout.split(separator: "\n").count == 1)
         #expect(show.stdout.contains(#""target":"dev/web""#))
         // Replay against a candidate that denies dev: the allow would change.
@@ -27,7 +27,7 @@ struct AuditCLITests {
         try FileManager.default.createDirectory(at: candidate, withIntermediateDirectories: true)
         try Data("rules:\n  - name: deny-all\n    priority: 1\n    match: {}\n    decision: deny\n    reason: frozen\n".utf8)
             .write(to: candidate.appendingPathComponent("freeze.yaml"))
-        let replay = try CLIRunner.run(["audit", "replay", "--policies", candidate.path], in: dir)
+        let replay = try await CLIRunner.run(["audit", "replay", "--policies", candidate.path], in: dir)
         #expect(replay.status == 2, "\(replay.stdout)\(replay.stderr)")
         #expect(replay.stdout.contains("2 decision(s) replayed against the candidate configuration: 1 would change"))
         #expect(replay.stdout.contains("allow → deny: 1"))
@@ -35,51 +35,51 @@ struct AuditCLITests {
         let log = dir.appendingPathComponent(".agent-safe/audit.jsonl")
         let text = try String(contentsOf: log, encoding: .utf8).replacingOccurrences(of: #""decision":"deny""#, with: #""decision":"allow""#)
         try Data(text.utf8).write(to: log)
-        let broken = try CLIRunner.run(["audit", "verify"], in: dir)
+        let broken = try await CLIRunner.run(["audit", "verify"], in: dir)
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("audit.jsonl:2: hash mismatch"))
     }
 
-    @Test func checkpointsSignedAndVerifiedWithTheKey() throws {
-        let dir = try CLITests.starter()
+    @Test func checkpointsSignedAndVerifiedWithTheKey() async throws {
+        let dir = try await CLITests.starter()
         defer { try? FileManager.default.removeItem(at: dir) }
-        #expect(try CLIRunner.run(["keys", "generate", "--alg", "ES256", "--out", "keys/audit.pem"], in: dir).status == 0)
+        #expect(try await CLIRunner.run(["keys", "generate", "--alg", "ES256", "--out", "keys/audit.pem"], in: dir).status == 0)
         let config = dir.appendingPathComponent("agent-safe.yaml")
         var text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "audit_log: .agent-safe/audit.jsonl\n", with: "")
         text += "audit:\n  path: .agent-safe/audit.jsonl\n  durability: always\n  checkpoint: {every_events: 2, key_file: ./keys/audit.pem}\n"
         try Data(text.utf8).write(to: config)
         for _ in 0..<3 {
-            #expect(try CLIRunner.run(["check", "restart-deployment", "-t", "dev/web", "-c", "me", "-p", Self.params], in: dir).status == 0)
+            #expect(try await CLIRunner.run(["check", "restart-deployment", "-t", "dev/web", "-c", "me", "-p", Self.params], in: dir).status == 0)
         }
-        let verify = try CLIRunner.run(["audit", "verify", "--key", "keys/audit.pem"], in: dir)
+        let verify = try await CLIRunner.run(["audit", "verify", "--key", "keys/audit.pem"], in: dir)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(verify.stdout.contains("with valid signatures"))
-        let otherKey = try CLIRunner.run(["keys", "generate", "--alg", "ES256", "--out", "keys/other.pem"], in: dir)
+        let otherKey = try await CLIRunner.run(["keys", "generate", "--alg", "ES256", "--out", "keys/other.pem"], in: dir)
         #expect(otherKey.status == 0)
-        let wrong = try CLIRunner.run(["audit", "verify", "--key", "keys/other.pem", "-o", "json"], in: dir)
+        let wrong = try await CLIRunner.run(["audit", "verify", "--key", "keys/other.pem", "-o", "json"], in: dir)
         #expect(wrong.status == 1)
         #expect(wrong.stdout.contains("checkpoint signature refused"))
     }
 
-    @Test func auditShipToAFileShipperCatchesUpAndResends() throws {
-        let dir = try CLITests.starter()
+    @Test func auditShipToAFileShipperCatchesUpAndResends() async throws {
+        let dir = try await CLITests.starter()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = dir.appendingPathComponent("agent-safe.yaml")
         var text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(of: "audit_log: .agent-safe/audit.jsonl\n", with: "")
         text += "audit:\n  path: .agent-safe/audit.jsonl\n  shippers:\n    - {name: archive, type: file, path: ./archive/a.jsonl}\n"
         try Data(text.utf8).write(to: config)
         for _ in 0..<3 {
-            #expect(try CLIRunner.run(["check", "restart-deployment", "-t", "dev/web", "-c", "me", "-p", Self.params], in: dir).status == 0)
+            #expect(try await CLIRunner.run(["check", "restart-deployment", "-t", "dev/web", "-c", "me", "-p", Self.params], in: dir).status == 0)
         }
-        let typo = try CLIRunner.run(["audit", "ship", "--to", "archve"], in: dir)
+        let typo = try await CLIRunner.run(["audit", "ship", "--to", "archve"], in: dir)
         #expect(typo.status == 1)
         #expect(typo.stderr.contains("did you mean 'archive'"))
-        let first = try CLIRunner.run(["audit", "ship", "--to", "archive"], in: dir)
+        let first = try await CLIRunner.run(["audit", "ship", "--to", "archive"], in: dir)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("shipped 3 event(s) (seq 1…3)"))
-        let again = try CLIRunner.run(["audit", "ship", "--to", "archive"], in: dir)
+        let again = try await CLIRunner.run(["audit", "ship", "--to", "archive"], in: dir)
         #expect(again.stdout.contains("nothing to ship"))
-        let resend = try CLIRunner.run(["audit", "ship", "--to", "archive", "--from-seq", "2"], in: dir)
+        let resend = try await CLIRunner.run(["audit", "ship", "--to", "archive", "--from-seq", "2"], in: dir)
         #expect(resend.stdout.contains("shipped 2 event(s) (seq 2…3)"))
         // The copy is the log, byte for byte (a re-send never duplicates lines in a file shipper).
         let original = try Data(contentsOf: dir.appendingPathComponent(".agent-safe/audit.jsonl"))
@@ -87,8 +87,8 @@ struct AuditCLITests {
         #expect(original == copy)
     }
 
-    @Test func sigkillUnderLoadLosesNothingAcknowledged() throws {
-        let dir = try CLITests.starter()
+    @Test func sigkillUnderLoadLosesNothingAcknowledged() async throws {
+        let dir = try await CLITests.starter()
         defer { try? FileManager.default.removeItem(at: dir) }
         signal(SIGPIPE, SIG_IGN)  // the feeder writes into a pipe whose reader we kill
         let process = Process()
@@ -129,9 +129,9 @@ struct AuditCLITests {
         #expect(process.terminationReason == .uncaughtSignal)
         #expect(acknowledged.count >= 300)
         // A restart (any command that opens the writer) recovers; the chain verifies; every acknowledged id is there.
-        let after = try CLIRunner.run(["check", "get-pod-logs", "-t", "dev/web", "-c", "me", "-p", #"{"namespace":"web","pod":"web-1"}"#], in: dir)
+        let after = try await CLIRunner.run(["check", "get-pod-logs", "-t", "dev/web", "-c", "me", "-p", #"{"namespace":"web","pod":"web-1"}"#], in: dir)
         #expect(after.status == 0 || after.status == 2 || after.status == 3, "\(after.stderr)")
-        let verify = try CLIRunner.run(["audit", "verify"], in: dir)
+        let verify = try await CLIRunner.run(["audit", "verify"], in: dir)
         #expect(verify.status == 0, "\(verify.stdout)")
         let log = try String(contentsOf: dir.appendingPathComponent(".agent-safe/audit.jsonl"), encoding: .utf8)
         let missing = acknowledged.filter { !log.contains(#""event_id":""# + $0 + "\"") }

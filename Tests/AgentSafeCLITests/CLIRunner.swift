@@ -29,7 +29,18 @@ struct CLIRunner {
         return packageRoot.appendingPathComponent(".build/debug/agent-safe")
     }()
 
-    static func run(_ arguments: [String], in directory: URL = packageRoot, stdin: String? = nil) throws -> Output {
+    /// Runs the binary on a thread of its own, so that waiting for it never blocks Swift concurrency's
+    /// cooperative threads (other tests' async work keeps running meanwhile).
+    static func run(_ arguments: [String], in directory: URL = packageRoot, stdin: String? = nil) async throws -> Output {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Output, any Error>) in
+            let thread = Thread {
+                continuation.resume(with: Result { try runBlocking(arguments, in: directory, stdin: stdin) })
+            }
+            thread.start()
+        }
+    }
+
+    static func runBlocking(_ arguments: [String], in directory: URL, stdin: String?) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
