@@ -12,20 +12,34 @@ public struct AuditFileSet: Sendable {
 
     public init(path: String) { self.path = path }
 
-    public func rotatedName(firstSeq: Int64) -> String {
+    /// The file name (no directory) of a rotated file starting at `firstSeq`: `audit-000000001001.jsonl`.
+    /// The one definition of the naming rule: the writer rotates with it and the shippers read with it.
+    public static func rotatedFileName(stem: String, firstSeq: Int64) -> String {
         let digits = String(firstSeq)
-        return directory + "/" + stem + "-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".jsonl"
+        return stem + "-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".jsonl"
+    }
+
+    /// The first seq encoded in a rotated file's name, or nil when `name` is not one of `stem`'s rotated files.
+    public static func firstSeq(ofRotatedName name: String, stem: String) -> Int64? {
+        let prefix = stem + "-"
+        guard name.hasPrefix(prefix), name.hasSuffix(".jsonl") else { return nil }
+        let digits = name.utf8.dropFirst(prefix.utf8.count).dropLast(".jsonl".utf8.count)
+        guard digits.count >= 12, digits.count <= 18, digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            return nil
+        }
+        return digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
+    }
+
+    public func rotatedName(firstSeq: Int64) -> String {
+        directory + "/" + Self.rotatedFileName(stem: stem, firstSeq: firstSeq)
     }
 
     /// Rotated files in order of their first seq, then the active file (if present).
     public func files() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         var rotated: [(Int64, String)] = []
-        let prefix = stem + "-"
-        for name in names where name.hasPrefix(prefix) && name.hasSuffix(".jsonl") {
-            let middle = name.dropFirst(prefix.count).dropLast(6)
-            guard middle.count == 12 || (middle.count > 12 && middle.allSatisfy(\.isNumber)), let seq = Int64(middle) else { continue }
-            rotated.append((seq, directory + "/" + name))
+        for name in names {
+            if let seq = Self.firstSeq(ofRotatedName: name, stem: stem) { rotated.append((seq, directory + "/" + name)) }
         }
         var out = rotated.sorted { $0.0 < $1.0 }.map(\.1)
         if FileManager.default.fileExists(atPath: path) { out.append(path) }

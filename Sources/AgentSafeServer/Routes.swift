@@ -60,7 +60,7 @@ struct Routes: Sendable {
 
     /// The caller of a request per identity mode. A Bearer identity token is always verified when present;
     /// a refused one is a 401, never a silent fallback to a bare id.
-    func caller(_ request: Request, body: BodyFields) throws -> Caller? {
+    func caller(_ request: Request, body: BodyFields, runtime: Runtime) throws -> Caller? {
         var fromToken: Caller?
         if let header = request.headers[.authorization] {
             guard header.lowercased().hasPrefix("bearer ") else {
@@ -68,7 +68,7 @@ struct Routes: Sendable {
             }
             let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             do {
-                fromToken = try sidecar.runtime.tokens.identity.verify(token, now: Int64(Date().timeIntervalSince1970)).caller
+                fromToken = try runtime.tokens.identity.verify(token, now: Int64(Date().timeIntervalSince1970)).caller
             } catch {
                 throw Problem.unauthorized("identity_\(error.code.rawValue)", "identity token refused: \(error.message)")
             }
@@ -140,7 +140,7 @@ struct Routes: Sendable {
         guard !action.isEmpty else { throw Problem.invalid("invalid_value", "'\(prefix)action' must not be empty") }
         let now = Int64(Date().timeIntervalSince1970)
         // The server's clock decides time windows: a timestamp in the body is ignored (docs/api.md).
-        let req = DecisionRequest(action: action, target: try f.optionalString("target"), caller: try caller(request, body: f),
+        let req = DecisionRequest(action: action, target: try f.optionalString("target"), caller: try caller(request, body: f, runtime: runtime),
                                   params: try f.object("params") ?? [:], ticketID: try f.optionalString("ticket_id"),
                                   correlationID: try f.optionalString("correlation_id"),
                                   instant: Instant(secondsSinceEpoch: now), auditID: EventID.random())

@@ -1,3 +1,5 @@
+import AgentSafeAudit
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -27,21 +29,15 @@ public struct AuditLogFileSet: Sendable, Hashable {
         self.stem = name.hasSuffix(".jsonl") ? String(name.dropLast(".jsonl".count)) : name
     }
 
-    /// The name a rotated file starting at `firstSeq` has: `audit-000000001001.jsonl`.
+    /// The name a rotated file starting at `firstSeq` has: `audit-000000001001.jsonl` (the writer's rule,
+    /// ``AuditFileSet``).
     public func rotatedName(firstSeq: Int64) -> String {
-        let digits = String(firstSeq)
-        return stem + "-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits + ".jsonl"
+        AuditFileSet.rotatedFileName(stem: stem, firstSeq: firstSeq)
     }
 
     /// The first seq encoded in a rotated file's name, or nil when `name` is not one of this log's rotated files.
     public func firstSeq(ofRotatedName name: String) -> Int64? {
-        let prefix = stem + "-"
-        guard name.hasPrefix(prefix), name.hasSuffix(".jsonl") else { return nil }
-        let digits = name.utf8.dropFirst(prefix.utf8.count).dropLast(".jsonl".utf8.count)
-        guard digits.count >= 12, digits.count <= 18, digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            return nil
-        }
-        return digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
+        AuditFileSet.firstSeq(ofRotatedName: name, stem: stem)
     }
 
     /// The rotated files, ordered by first seq. An absent directory has none.
