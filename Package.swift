@@ -11,6 +11,7 @@ let package = Package(
         // What an executor links to verify tickets: Core + swift-crypto, nothing else.
         .library(name: "AgentSafeTickets", targets: ["AgentSafeTickets"]),
         .library(name: "AgentSafeStore", targets: ["AgentSafeStore"]),
+        .library(name: "AgentSafeControl", targets: ["AgentSafeControl"]),
         .library(name: "AgentSafeAWS", targets: ["AgentSafeAWS"]),
         .library(name: "AgentSafeAudit", targets: ["AgentSafeAudit"]),
         .library(name: "AgentSafeServer", targets: ["AgentSafeServer"]),
@@ -33,13 +34,16 @@ let package = Package(
     ],
     targets: [
         .target(name: "AgentSafeCore"),
+        // Stateful controls (pure Swift, no I/O): cumulative risk ledger and chain rules, rate limits and circuit
+        // breaker, DLP, the approval model.
+        .target(name: "AgentSafeControl", dependencies: ["AgentSafeCore"]),
         .target(
             name: "AgentSafeTickets",
             dependencies: ["AgentSafeCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "AgentSafeStore",
-            dependencies: ["AgentSafeTickets", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["AgentSafeTickets", "AgentSafeControl", "AgentSafeCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(name: "AgentSafeAWS", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(
@@ -82,7 +86,10 @@ let package = Package(
             name: "AgentSafeServer",
             dependencies: [
                 "AgentSafeCore", "AgentSafeConfig", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit",
-                "AgentSafeShipping",
+                "AgentSafeShipping", "AgentSafeControl",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,12 +111,16 @@ let package = Package(
                 "AgentSafeShipping",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "AgentSafeCoreTests", dependencies: ["AgentSafeCore"]),
         .testTarget(name: "AgentSafeConfigTests", dependencies: ["AgentSafeConfig", "AgentSafeCore"]),
         .testTarget(name: "AgentSafeTicketsTests", dependencies: ["AgentSafeTickets", "AgentSafeCore"]),
-        .testTarget(name: "AgentSafeStoreTests", dependencies: ["AgentSafeStore", "AgentSafeTickets"]),
+        .testTarget(name: "AgentSafeStoreTests", dependencies: ["AgentSafeStore", "AgentSafeTickets", "AgentSafeControl", "AgentSafeCore"]),
+        .testTarget(name: "AgentSafeControlTests", dependencies: ["AgentSafeControl", "AgentSafeCore", "AgentSafeConfig"]),
         .testTarget(name: "AgentSafeAWSTests", dependencies: ["AgentSafeAWS"]),
         .testTarget(name: "AgentSafeAuditTests", dependencies: ["AgentSafeAudit", "AgentSafeTickets", "AgentSafeCore"]),
         .testTarget(

@@ -5,6 +5,8 @@ public enum AuditEventType: String, Sendable, Hashable, CaseIterable {
     case decision
     case approvalRequested = "approval_requested"
     case approvalResolved = "approval_resolved"
+    /// The execution ticket of an approved request was handed to the requester (once).
+    case approvalTicketIssued = "approval_ticket_issued"
     case ticketConsumed = "ticket_consumed"
     case execution
     case stateCapture = "state_capture"
@@ -69,8 +71,9 @@ public struct AuditEvent: Sendable, Hashable {
 
     /// A decision event: the request as asked (params already redacted by the caller of this), the answer and why.
     public static func decision(_ d: Decision, request: DecisionRequest, params: [String: JSONValue], jti: String?,
-                                cumulativeRisk: Int64? = nil) -> AuditEvent {
+                                cumulativeRisk: Int64? = nil, extra: [String: JSONValue] = [:]) -> AuditEvent {
         var context: [String: JSONValue] = ["code": .string(d.code.rawValue), "matrix_risk": .string(d.matrixRisk.rawValue)]
+        context.merge(extra) { _, new in new }
         if !d.modifiers.isEmpty {
             context["risk_modifiers"] = .array(d.modifiers.map {
                 .object(["source": .string($0.source.rawValue), "reason": .string($0.reason), "raise": .integer(Int64($0.raise))])

@@ -26,6 +26,11 @@ public struct ProjectConfig: Sendable {
     /// `audit:`; `nil` when absent (upstream's `audit_log` alone still names the log).
     public var audit: AuditConfig?
     public var server = ServerConfig()
+    /// `approvals:` (always present: defaults apply).
+    public var approvals = ApprovalsConfig()
+    /// `dlp:`; `nil` when absent (no scanning).
+    public var dlp: DLPConfig?
+    public var changeTickets = ChangeTicketsConfig()
     /// Line of `signing_key` (for errors about it).
     public var signingKeyLine = 1
 
@@ -39,7 +44,7 @@ public struct ProjectConfig: Sendable {
 
     static let keys = [
         "registry", "policies", "inventory", "audit_log", "signing_key", "issuer", "rate_limit", "cumulative_risk",
-        "compat", "risk", "tickets", "identity", "state", "audit", "server",
+        "compat", "risk", "tickets", "identity", "state", "audit", "server", "approvals", "dlp", "change_tickets",
     ]
 
     /// Finds `agent-safe.yaml` in `directory` or the nearest parent (upstream's discovery rule).
@@ -127,6 +132,9 @@ public struct ProjectConfig: Sendable {
         if let n = f.present("state") { decodeState(n, ctx: ctx) }
         if let n = f.present("audit") { decodeAudit(n, ctx: ctx) }
         if let n = f.present("server") { decodeServer(n, ctx: ctx) }
+        if let n = f.present("approvals") { decodeApprovals(n, ctx: ctx) }
+        if let n = f.present("dlp") { decodeDLP(n, ctx: ctx) }
+        if let n = f.present("change_tickets") { decodeChangeTickets(n, ctx: ctx) }
         if audit?.path != nil, let n = f.present("audit_log") {
             ctx.report(.invalidValue, n, "audit_log", "both audit_log and audit.path are set; keep one (audit_log is upstream's alias)")
         }
@@ -218,18 +226,41 @@ public struct RateLimitSettings: Sendable, Hashable {
     }
 }
 
-/// Upstream `cumulative_risk` (§7.3). Validated here; enforced by the sidecar's risk ledger.
+/// Upstream `cumulative_risk` (§7.3) plus aggregation, decay and a memory bound (docs/risk.md). Enforced by the
+/// sidecar's risk ledger.
 public struct CumulativeRiskSettings: Sendable, Hashable {
+    /// Who a score belongs to.
+    public enum Aggregate: String, Sendable, Hashable, CaseIterable {
+        /// The root principal of a verified delegation chain (the caller itself when direct): an orchestrator
+        /// can't split risk across sub-agents.
+        case root
+        /// The caller's own agent id (upstream).
+        case caller
+    }
+
     public var windowSeconds = 3600.0
     public var riskScores: [RiskClass: Int] = [.low: 1, .medium: 5, .high: 15, .critical: 50]
     public var escalationThreshold = 30
     public var denyThreshold = 75
+    public var aggregate = Aggregate.root
+    /// Count only the principal's earlier actions on the same target.
+    public var perTarget = false
+    /// When set, an entry's score halves every this many seconds (still dropped after the window).
+    public var halfLifeSeconds: Double?
+    /// Principals tracked at most; at the bound, new principals are refused (fail closed), never an active one
+    /// forgotten.
+    public var maxPrincipals = 100_000
+
+    public init() {}
 
     init(_ node: YAMLNode, ctx: DecodeContext) {
-        let keys = ["window_seconds", "risk_scores", "escalation_threshold", "deny_threshold"]
+        let keys = ["window_seconds", "risk_scores", "escalation_threshold", "deny_threshold", "aggregate", "per_target",
+                    "half_life_seconds", "max_principals"]
         guard let f = ctx.mapping(node, "cumulative_risk", allowed: keys) else { return }
         if let n = f.present("window_seconds"), let v = ctx.double(n, f.path("window_seconds")) {
-            if v <= 0 { ctx.report(.invalidValue, n, f.path("window_seconds"), "must be greater than 0") } else { windowSeconds = v }
+            if v <= 0 || v > 30 * 86_400 {
+                ctx.report(.invalidValue, n, f.path("window_seconds"), "must be greater than 0 and at most 2592000 (30 days)")
+            } else { windowSeconds = v }
         }
         if let n = f.present("risk_scores"),
             let sf = ctx.mapping(n, f.path("risk_scores"), allowed: RiskClass.allCases.map(\.rawValue))
@@ -237,7 +268,9 @@ public struct CumulativeRiskSettings: Sendable, Hashable {
             // Stricter than upstream: classes not given keep their default instead of scoring 0.
             for risk in RiskClass.allCases {
                 guard let v = sf.present(risk.rawValue), let score = ctx.int(v, sf.path(risk.rawValue)) else { continue }
-                if score < 0 { ctx.report(.invalidValue, v, sf.path(risk.rawValue), "must be 0 or more") } else {
+                if score < 0 || score > 1_000_000 {
+                    ctx.report(.invalidValue, v, sf.path(risk.rawValue), "must be 0 … 1000000")
+                } else {
                     riskScores[risk] = score
                 }
             }
@@ -251,6 +284,16 @@ public struct CumulativeRiskSettings: Sendable, Hashable {
         if denyThreshold < escalationThreshold {
             ctx.report(.invalidValue, f["deny_threshold"] ?? node, f.path("deny_threshold"),
                        "deny_threshold \(denyThreshold) is below escalation_threshold \(escalationThreshold)")
+        }
+        if let n = f.present("aggregate"), let v = ctx.enumValue(n, f.path("aggregate"), Aggregate.self) { aggregate = v }
+        if let n = f.present("per_target"), let v = ctx.bool(n, f.path("per_target")) { perTarget = v }
+        if let n = f.present("half_life_seconds"), let v = ctx.double(n, f.path("half_life_seconds")) {
+            if v <= 0 { ctx.report(.invalidValue, n, f.path("half_life_seconds"), "must be greater than 0") } else { halfLifeSeconds = v }
+        }
+        if let n = f.present("max_principals"), let v = ctx.int(n, f.path("max_principals")) {
+            if (100...10_000_000).contains(v) { maxPrincipals = v } else {
+                ctx.report(.invalidValue, n, f.path("max_principals"), "must be 100 … 10000000, got \(v)")
+            }
         }
     }
 }

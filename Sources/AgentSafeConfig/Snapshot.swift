@@ -33,6 +33,8 @@ public struct Snapshot: Sendable {
     public var actions: [ActionDefinition]
     public var inventory: Inventory
     public var engine: PolicyEngine
+    /// Chain rules from the policy files (`chains:`), in file order.
+    public var chains: [ChainRule] = []
     public var warnings: [ConfigDiagnostic]
     public var files: [LoadedFile]
     public var paths: ResolvedPaths
@@ -180,6 +182,7 @@ public enum CatalogueLoader {
 
         // Policies: every file merged in path order.
         var rules: [PolicyRule] = []
+        var chains: [ChainRule] = []
         var isDirectory: ObjCBool = false
         let policyFiles: [String]
         if FileManager.default.fileExists(atPath: policies, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -199,7 +202,9 @@ public enum CatalogueLoader {
                     continue
                 }
                 let ctx = DecodeContext(file: shown, unknownKeys: config.unknownKeys)
-                rules += PolicyDecoder(ctx: ctx, zones: zones).rules(node)
+                let (fileRules, fileChains) = PolicyDecoder(ctx: ctx, zones: zones).policyFile(node)
+                rules += fileRules
+                chains += fileChains
                 diagnostics += ctx.diagnostics
             } catch {
                 diagnostics += error.diagnostics
@@ -218,13 +223,33 @@ public enum CatalogueLoader {
             }
         }
 
+        var chainNames: [String: SourceLocation] = [:]
+        for chain in chains {
+            let at = chain.source ?? SourceLocation(file: "", line: 0, column: 0)
+            if let first = chainNames[chain.name] {
+                diagnostics.append(ConfigDiagnostic(
+                    code: .duplicateName, file: at.file, line: at.line, column: at.column, fieldPath: "name",
+                    message: "duplicate chain name '\(chain.name)' (first defined at \(first))"))
+                continue
+            }
+            chainNames[chain.name] = at
+            // A step that names no action in the catalogue can never match: almost always a typo.
+            for (i, step) in chain.steps.enumerated() where !names.contains(where: step.matches) {
+                let hint = step.isLiteral ? Suggest.closest(to: step.pattern, in: names).map { " (did you mean '\($0)'?)" } ?? "" : ""
+                diagnostics.append(ConfigDiagnostic(
+                    code: .unknownReference, file: at.file, line: at.line, column: at.column,
+                    fieldPath: "chains.\(chain.name).steps[\(i)]",
+                    message: "step '\(step.pattern)' matches no action in the catalogue\(hint)"))
+            }
+        }
+
         if diagnostics.contains(where: { $0.severity == .error }) {
             throw ConfigLoadError(diagnostics)
         }
         let inventory = Inventory(targets: targets)
         let engine = PolicyEngine(actions: actions, inventory: inventory, rules: rules, risk: config.risk)
         return Snapshot(config: config, actions: actions.sorted { $0.name < $1.name }, inventory: inventory,
-                        engine: engine, warnings: diagnostics, files: files, paths: paths)
+                        engine: engine, chains: chains, warnings: diagnostics, files: files, paths: paths)
     }
 
     static func hex(_ digest: SHA256.Digest) -> String { Hex.encode(digest) }

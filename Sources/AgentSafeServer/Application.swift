@@ -38,7 +38,7 @@ public func buildApplication(configuration: SidecarConfiguration) throws -> some
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "agent-safe"),
         // Stopped in reverse order: the server drains first, then the shippers flush, then the audit log closes.
-        services: [AuditService(sidecar: sidecar)]
+        services: [AuditService(sidecar: sidecar), ControlsService(sidecar: sidecar)]
             + (sidecar.shippers.map { [ShippingService(runner: $0, flushTimeout: .seconds(10))] } ?? [])
             + [ReloadOnHangup(sidecar: sidecar)],
         logger: logger)

@@ -15,6 +15,9 @@ final class SidecarMetrics: Sendable {
     private let auditFsyncSeconds: Gauge
     private let auditQueue: Gauge
     private let auditLastSeq: Gauge
+    private let trackedCallers: Gauge
+    private let breakersOpen: Gauge
+    private let ledgerPrincipals: Gauge
 
     init() {
         requestLatency = registry.makeDurationHistogram(
@@ -33,6 +36,9 @@ final class SidecarMetrics: Sendable {
         auditFsyncs = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_fsyncs", unitName: "", helpText: "fsync calls of the audit writer"), labels: [])
         auditFsyncSeconds = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_fsync_seconds_sum", unitName: "", helpText: "Total time spent in audit fsync"), labels: [])
         auditQueue = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_queue_depth", unitName: "", helpText: "Events waiting for the audit writer"), labels: [])
+        trackedCallers = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "rate_limit_callers", unitName: "", helpText: "Callers the rate limiter tracks"), labels: [])
+        breakersOpen = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "circuit_breakers_open", unitName: "", helpText: "Callers paused by the circuit breaker"), labels: [])
+        ledgerPrincipals = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "risk_ledger_principals", unitName: "", helpText: "Principals in the cumulative-risk ledger"), labels: [])
         auditLastSeq = registry.makeGauge(descriptor: .init(namespace: "agent_safe", metricName: "audit_last_seq", unitName: "", helpText: "Last audit sequence number written"), labels: [])
     }
 
@@ -50,9 +56,33 @@ final class SidecarMetrics: Sendable {
 
     func reloads(ok: Bool) { (ok ? reloadOK : reloadFailed).increment() }
 
+    private let labelledCounters = Mutex<[String: Counter]>([:])
+
+    /// A counter `agent_safe_<name>_total{<label>="<value>"}`, made on first use.
+    func count(_ name: String, help: String, label: String, _ value: String) {
+        let key = "\(name)\u{0}\(value)"
+        let counter = labelledCounters.withLock { counters in
+            if let c = counters[key] { return c }
+            let c = registry.makeCounter(descriptor: .init(namespace: "agent_safe", metricName: name, unitName: "total", helpText: help),
+                                         labels: [(label, value)])
+            counters[key] = c
+            return c
+        }
+        counter.increment()
+    }
+
+    func approval(_ outcome: String) { count("approvals", help: "Approval requests by transition", label: "outcome", outcome) }
+
+    /// Decisions that a control (rate limit, breaker, DLP, cumulative risk, chain rule, change ticket) made stricter.
+    func controlDecision(_ code: String) { count("control_decisions", help: "Decisions raised by a control, by code", label: "code", code) }
+
+
     private let shipperGauges = Mutex<[String: (lag: Gauge, failures: Gauge, shipped: Gauge)]>([:])
 
-    func render(audit: AuditLog.Stats, shippers: [ShipperSnapshot]) -> String {
+    func render(audit: AuditLog.Stats, shippers: [ShipperSnapshot], callers: Int = 0, breakers: Int = 0, principals: Int = 0) -> String {
+        trackedCallers.set(Double(callers))
+        breakersOpen.set(Double(breakers))
+        ledgerPrincipals.set(Double(principals))
         for s in shippers {
             let g = shipperGauges.withLock { gauges in
                 if let g = gauges[s.name] { return g }

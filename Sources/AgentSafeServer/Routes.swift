@@ -1,5 +1,6 @@
 import AgentSafeAudit
 import AgentSafeConfig
+import AgentSafeControl
 import AgentSafeShipping
 import AgentSafeCore
 import AgentSafeStore
@@ -19,7 +20,7 @@ struct Routes: Sendable {
         "/.well-known/jwks.json": [.get], "/v1/delegations": [.post], "/v1/actions": [.get], "/v1/actions/:name": [.get],
         "/v1/policies": [.get], "/v1/admin/reload": [.post], "/healthz": [.get, .head], "/readyz": [.get, .head], "/metrics": [.get],
         "/openapi.yaml": [.get],
-    ]
+    ].merging(approvalPaths) { a, _ in a }
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/check") { request, context in try await self.check(request, context) }
@@ -46,10 +47,14 @@ struct Routes: Sendable {
         router.get("/readyz") { _, _ in self.ready() }
         router.head("/readyz") { _, _ in Response(status: self.ready().status) }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: self.sidecar.metrics.render(
-                        audit: self.sidecar.audit.currentStats, shippers: self.sidecar.shippers?.snapshots() ?? []))))
+            let limiter = self.sidecar.controls.limiter?.stats(now: Self.monotonicSeconds())
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: self.sidecar.metrics.render(
+                                audit: self.sidecar.audit.currentStats, shippers: self.sidecar.shippers?.snapshots() ?? [],
+                                callers: limiter?.tracked ?? 0, breakers: limiter?.breakersOpen ?? 0,
+                                principals: self.sidecar.runtime.ledger?.trackedPrincipals ?? 0))))
         }
+        registerApprovals(on: router)
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
@@ -106,13 +111,15 @@ struct Routes: Sendable {
         switch body.values["caller"] {
         case nil, .null?: return nil
         case .string(let id)?:
-            guard !id.isEmpty else { throw Problem.invalid("invalid_value", "'caller' must not be empty") }
+            guard !id.isEmpty, id.utf8.count <= 256 else { throw Problem.invalid("invalid_value", "'caller' must be 1 … 256 bytes") }
             return Caller(agentID: id)
         case .object(let o)?:
             let f = try BodyFields(o, allowed: ["agent_id", "agent_name", "roles", "groups", "delegation_chain"],
                                    strict: sidecar.strictFields, prefix: "caller.")
             let id = try f.string("agent_id")
-            guard !id.isEmpty else { throw Problem.invalid("invalid_value", "'caller.agent_id' must not be empty") }
+            guard !id.isEmpty, id.utf8.count <= 256 else {
+                throw Problem.invalid("invalid_value", "'caller.agent_id' must be 1 … 256 bytes")
+            }
             return Caller(agentID: id, agentName: try f.optionalString("agent_name") ?? "", roles: try f.strings("roles") ?? [],
                           groups: try f.strings("groups") ?? [],
                           delegationChain: (try f.strings("delegation_chain") ?? []).map { DelegationLink(agentID: $0) },
@@ -130,6 +137,26 @@ struct Routes: Sendable {
         var decision: Decision
         var request: DecisionRequest
         var ticket: ExecutionTicket?
+        /// Params as the audit log and the approval store keep them (DLP findings replaced).
+        var storedParams: [String: JSONValue]
+        var assessment: RiskAssessment?
+        var dlpFindings: [DLPFinding] = []
+        var approval: ApprovalRequest?
+    }
+
+    /// Seconds on a monotonic clock, for the rate limiter (immune to wall-clock steps).
+    static let clockStart = ContinuousClock.now
+    static func monotonicSeconds() -> Double {
+        let d = ContinuousClock.now - clockStart
+        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
+
+    /// Raises a decision to `result` when that is stricter (controls never loosen one).
+    static func raise(_ d: inout Decision, to result: DecisionResult, code: DecisionCode, reason: String) {
+        guard result.strictness > d.result.strictness else { return }
+        d.result = result
+        d.code = code
+        d.reason = reason
     }
 
     func decide(_ o: [String: JSONValue], request: Request, runtime: Runtime, prefix: String = "", issueTicket: Bool = true)
@@ -138,57 +165,215 @@ struct Routes: Sendable {
         let f = try BodyFields(o, allowed: Self.checkFields, strict: sidecar.strictFields, prefix: prefix)
         let action = try f.string("action")
         guard !action.isEmpty else { throw Problem.invalid("invalid_value", "'\(prefix)action' must not be empty") }
-        let now = Int64(Date().timeIntervalSince1970)
+        let wall = Date().timeIntervalSince1970
+        let now = Int64(wall)
         // The server's clock decides time windows: a timestamp in the body is ignored (docs/api.md).
         let req = DecisionRequest(action: action, target: try f.optionalString("target"), caller: try caller(request, body: f, runtime: runtime),
                                   params: try f.object("params") ?? [:], ticketID: try f.optionalString("ticket_id"),
                                   correlationID: try f.optionalString("correlation_id"),
                                   instant: Instant(secondsSinceEpoch: now), auditID: EventID.random())
-        let decision = runtime.snapshot.engine.evaluate(req)
-        var ticket: ExecutionTicket?
-        if issueTicket, decision.result == .allow {
-            ticket = try issue(decision, req, runtime: runtime, now: now)
+        var decision = runtime.snapshot.engine.evaluate(req)
+        let controls = sidecar.controls
+        let callerKey = req.caller?.agentID ?? "anonymous"
+        var d = Decided(decision: decision, request: req, storedParams: req.params)
+
+        // Change-ticket shape.
+        if let pattern = runtime.snapshot.config.changeTickets.pattern, let id = req.ticketID, !id.isEmpty, !pattern.wholeMatch(id) {
+            Self.raise(&decision, to: .deny, code: .invalidChangeTicket,
+                       reason: "Change ticket \(ParameterValidator.display(id)) does not match the required pattern \(pattern.pattern)")
         }
-        return Decided(decision: decision, request: req, ticket: ticket)
+        // Rate limit and circuit breaker (every request counts towards the window, as upstream).
+        var limited = false
+        if let limiter = controls.limiter {
+            switch limiter.check(callerKey, now: Self.monotonicSeconds()) {
+            case .allowed: break
+            case .rateLimited(let reason, _):
+                Self.raise(&decision, to: .deny, code: .rateLimited, reason: reason)
+                limited = true
+            case .breakerOpen(let reason, _):
+                Self.raise(&decision, to: .deny, code: .circuitOpen, reason: reason)
+                limited = true
+            case .atCapacity(let reason):
+                Self.raise(&decision, to: .deny, code: .rateLimiterAtCapacity, reason: reason)
+                limited = true
+            }
+        }
+        // DLP: the secret never reaches the audit log or the state store, whatever the result.
+        if let dlp = runtime.dlp {
+            let outcome = dlp.apply(req.params)
+            d.dlpFindings = outcome.findings
+            d.storedParams = outcome.redacted
+            if let result = outcome.result, let reason = outcome.reason {
+                Self.raise(&decision, to: result, code: .dlp, reason: reason)
+            }
+        }
+        // Cumulative risk and chain rules: recorded atomically when the request is allowed.
+        if let ledger = runtime.ledger {
+            let aggregate = runtime.snapshot.config.cumulativeRisk?.aggregate ?? .root
+            let target = req.target.flatMap { runtime.snapshot.inventory[$0] }
+            let namespace = target?.labels["namespace"] ?? req.params["namespace"]?.stringValue
+            let a = ledger.assess(
+                RiskCandidate(id: req.auditID, principal: Controls.principal(req.caller, aggregate: aggregate), action: action,
+                              target: req.target, namespace: namespace, params: req.params, risk: decision.effectiveRisk),
+                policyResult: decision.result, now: wall, record: true)
+            if a.result != decision.result, let reason = a.reason {
+                let code: DecisionCode = switch a.code {
+                case .chainRule?: .chainRule
+                case .ledgerAtCapacity?: .riskLedgerAtCapacity
+                default: .cumulativeRisk
+                }
+                Self.raise(&decision, to: a.result, code: code, reason: reason)
+            }
+            d.assessment = a
+        }
+        // Denials feed the circuit breaker (its own refusals don't).
+        if decision.result == .deny, !limited, let limiter = controls.limiter {
+            limiter.recordDeny(callerKey, now: Self.monotonicSeconds())
+        }
+        d.decision = decision
+        if issueTicket, decision.result == .allow {
+            d.ticket = try issue(decision, req, runtime: runtime, now: now, cumulative: d.assessment?.total)
+        }
+        return d
     }
 
-    func issue(_ decision: Decision, _ req: DecisionRequest, runtime: Runtime, now: Int64) throws -> ExecutionTicket {
+    func issue(_ decision: Decision, _ req: DecisionRequest, runtime: Runtime, now: Int64, cumulative: Double? = nil) throws -> ExecutionTicket {
         let chain = (req.caller?.verifiedChain ?? []).map { ChainLink(agentID: $0.agentID, agentName: $0.agentName) }
         do {
             return try runtime.issuer.issue(TicketRequest(
                 action: decision.action, target: decision.target ?? "unknown", caller: decision.caller, params: req.params,
                 auditID: decision.auditID, delegationChain: chain, risk: decision.effectiveRisk.rawValue,
-                changeTicket: req.ticketID), now: now)
+                cumulativeRisk: cumulative, changeTicket: req.ticketID), now: now)
         } catch {
             throw Problem(.internalServerError, "signing_failed", "Signing failed", "the ticket could not be signed")
         }
     }
 
+    /// The audit context of the controls' part in a decision.
+    static func controlContext(_ d: Decided) -> [String: JSONValue] {
+        var extra: [String: JSONValue] = [:]
+        if let a = d.assessment { extra["cumulative"] = Self.assessmentJSON(a, brief: true) }
+        if !d.dlpFindings.isEmpty {
+            extra["dlp"] = .array(d.dlpFindings.map { .object(["detector": .string($0.detector.rawValue), "path": .string($0.path)]) })
+        }
+        if let approval = d.approval { extra["approval_id"] = .string(approval.id) }
+        return extra
+    }
+
     /// Audits a decision and waits until it is durable: nothing is answered before its record exists.
-    func record(_ d: Decided, runtime: Runtime) async throws {
-        let params = sidecar.redactor.redact(d.request.params, action: runtime.actions[d.request.action])
+    /// A `require_approval` becomes a durable approval request first (its id is in the audit line).
+    func record(_ d: inout Decided, runtime: Runtime) async throws {
+        let params = sidecar.redactor.redact(d.storedParams, action: runtime.actions[d.request.action])
+        let controls = sidecar.controls
+        let now = Int64(Date().timeIntervalSince1970)
+        if d.decision.result == .requireApproval {
+            let caller = d.request.caller
+            let aggregate = runtime.snapshot.config.cumulativeRisk?.aggregate ?? .root
+            let approval = ApprovalRequest(
+                id: ApprovalRequest.newID(), auditID: d.decision.auditID, action: d.decision.action, target: d.decision.target,
+                caller: d.decision.caller, principal: Controls.principal(caller, aggregate: aggregate),
+                callerRoles: caller?.roles ?? [], delegationChain: caller?.delegationChain.map(\.agentID) ?? [], params: params,
+                riskClass: d.decision.riskClass, effectiveRisk: d.decision.effectiveRisk, policyMatched: d.decision.policyMatched,
+                reason: d.decision.reason, code: d.decision.code.rawValue, changeTicket: d.request.ticketID,
+                correlationID: d.request.correlationID, cumulativeRisk: d.assessment?.total, createdAt: now,
+                expiresAt: now + Int64(runtime.snapshot.config.approvals.ttlSeconds))
+            do { try controls.approvals.create(approval) } catch {
+                sidecar.logger.error("approval store write failed; decision withheld", metadata: ["error": "\(error)"])
+                throw Problem(.serviceUnavailable, "approvals_unavailable", "Approvals unavailable",
+                              "the approval request could not be stored, so the decision is not given")
+            }
+            d.approval = approval
+        }
+        var events = [AuditEvent.decision(d.decision, request: d.request, params: params, jti: d.ticket?.jti,
+                                          cumulativeRisk: d.assessment.map { Int64($0.total.rounded()) },
+                                          extra: Self.controlContext(d))]
+        if let approval = d.approval {
+            events.append(Self.approvalEvent(approval, type: .approvalRequested, decision: .requireApproval,
+                                             reason: "approval requested: \(approval.reason)", now: now))
+        }
         do {
-            _ = try await sidecar.audit.append(AuditEvent.decision(d.decision, request: d.request, params: params, jti: d.ticket?.jti))
+            for event in events { _ = try await sidecar.audit.append(event) }
             sidecar.shippers?.notifyAppended()
         } catch {
             sidecar.logger.error("audit append failed; decision withheld", metadata: ["error": "\(error)"])
+            if let entry = d.assessment?.entry { runtime.ledger?.remove(principal: entry.principal, id: entry.id) }
+            if let approval = d.approval {
+                _ = try? controls.approvals.resolve(approval.id, approve: false, by: "system",
+                                                    reason: "the decision could not be audited", now: now)
+            }
             throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable",
                           "the decision could not be recorded, so it is not given")
         }
+        if let entry = d.assessment?.entry {
+            do { try controls.ledgerStore.append(entry) } catch {
+                sidecar.logger.error("risk ledger entry not persisted (kept in memory)", metadata: ["error": "\(error)"])
+            }
+        }
+        if let approval = d.approval {
+            controls.notifier.enqueue(approval, notifiers: runtime.snapshot.config.approvals.notifiers)
+        }
         sidecar.metrics.decision(d.decision.result.rawValue)
+        if ![.policy, .unknownAction, .invalidParams, .targetTypeMismatch, .noMatchingPolicy].contains(d.decision.code) {
+            sidecar.metrics.controlDecision(d.decision.code.rawValue)
+        }
+    }
+
+    static func approvalEvent(_ r: ApprovalRequest, type: AuditEventType, decision: DecisionResult?, reason: String,
+                              now: Int64, extra: [String: JSONValue] = [:]) -> AuditEvent {
+        var context: [String: JSONValue] = ["approval_id": .string(r.id), "status": .string(r.status.rawValue),
+                                            "expires_at": .string(Instant(secondsSinceEpoch: r.expiresAt).iso8601)]
+        if let by = r.resolvedBy { context["resolved_by"] = .string(by) }
+        context.merge(extra) { _, new in new }
+        return AuditEvent(
+            timestamp: Instant(secondsSinceEpoch: now).iso8601, eventType: type, action: r.action, target: r.target,
+            caller: r.caller, callerRoles: r.callerRoles, delegationChain: r.delegationChain, params: r.params,
+            decision: decision, reason: reason, policyMatched: r.policyMatched, riskClass: r.riskClass,
+            effectiveRisk: r.effectiveRisk, cumulativeRisk: r.cumulativeRisk.map { Int64($0.rounded()) },
+            correlationID: r.auditID, ticketID: r.changeTicket, context: .object(context))
+    }
+
+    static func assessmentJSON(_ a: RiskAssessment, brief: Bool = false) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "principal": .string(a.principal), "score": .number(a.total), "before": .number(a.before),
+            "added": .number(a.added), "escalation_threshold": .number(a.escalationThreshold),
+            "deny_threshold": .number(a.denyThreshold), "window_seconds": .number(a.windowSeconds),
+            "contributing_actions": .integer(Int64(a.contributionCount)),
+        ]
+        if !a.chains.isEmpty {
+            o["chains"] = .array(a.chains.map { c in
+                .object(["rule": .string(c.rule), "reason": .string(c.reason), "bonus": .number(c.bonus),
+                         "decision": c.decision.map { .string($0.rawValue) } ?? .null,
+                         "steps": .array(c.steps.map(JSONValue.string))])
+            })
+        }
+        if !brief {
+            o["contributions"] = .array(a.contributions.map { c in
+                .object(["audit_id": .string(c.id), "action": .string(c.action), "target": c.target.map(JSONValue.string) ?? .null,
+                         "at": .string(Instant(secondsSinceEpoch: Int64(c.at)).iso8601), "score": .number(c.score)])
+            })
+        }
+        return .object(o)
     }
 
     func body(_ d: Decided) -> JSONValue {
         guard case .object(var o) = d.decision.jsonValue else { return d.decision.jsonValue }
         if let ticket = d.ticket { o["ticket"] = ticket.summaryJSON }
+        if let a = d.assessment { o["cumulative_risk"] = Self.assessmentJSON(a) }
+        if let approval = d.approval {
+            o["approval"] = .object(["id": .string(approval.id),
+                                     "expires_at": .string(Instant(secondsSinceEpoch: approval.expiresAt).iso8601)])
+        }
+        if !d.dlpFindings.isEmpty {
+            o["dlp"] = .array(d.dlpFindings.map { .object(["detector": .string($0.detector.rawValue), "path": .string($0.path)]) })
+        }
         return .object(o)
     }
 
     func check(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let o = try await readObject(request, limit: sidecar.maxBodyBytes)
         let runtime = sidecar.runtime
-        let d = try decide(o, request: request, runtime: runtime)
-        try await record(d, runtime: runtime)
+        var d = try decide(o, request: request, runtime: runtime)
+        try await record(&d, runtime: runtime)
         return json(body(d))
     }
 
@@ -212,17 +397,38 @@ struct Routes: Sendable {
             if let planCorrelation, so["correlation_id"] == nil || so["correlation_id"] == .null {
                 so["correlation_id"] = .string(planCorrelation)
             }
-            decided.append(try decide(so, request: request, runtime: runtime, prefix: "steps[\(i)].", issueTicket: !allOrNothing))
+            // Each allowed step is recorded in the ledger as it is decided, so risk accumulates across the plan.
+            do {
+                decided.append(try decide(so, request: request, runtime: runtime, prefix: "steps[\(i)].", issueTicket: !allOrNothing))
+            } catch {
+                Self.takeBack(decided, runtime: runtime)
+                throw error
+            }
         }
         let worst: DecisionResult = decided.contains { $0.decision.result == .deny } ? .deny
             : decided.contains { $0.decision.result == .requireApproval } ? .requireApproval : .allow
-        if allOrNothing, worst == .allow {
-            let now = Int64(Date().timeIntervalSince1970)
-            for i in decided.indices { decided[i].ticket = try issue(decided[i].decision, decided[i].request, runtime: runtime, now: now) }
+        if allOrNothing {
+            if worst == .allow {
+                let now = Int64(Date().timeIntervalSince1970)
+                for i in decided.indices {
+                    decided[i].ticket = try issue(decided[i].decision, decided[i].request, runtime: runtime, now: now,
+                                                  cumulative: decided[i].assessment?.total)
+                }
+            } else {
+                // Nothing of the plan runs: none of its steps counts.
+                Self.takeBack(decided, runtime: runtime)
+                for i in decided.indices { decided[i].assessment?.entry = nil }
+            }
         }
-        for d in decided { try await record(d, runtime: runtime) }
+        for i in decided.indices { try await record(&decided[i], runtime: runtime) }
         return json(.object(["result": .string(worst.rawValue), "all_or_nothing": .bool(allOrNothing),
                              "steps": .array(decided.map(body))]))
+    }
+
+    static func takeBack(_ decided: [Decided], runtime: Runtime) {
+        for d in decided {
+            if let entry = d.assessment?.entry { runtime.ledger?.remove(principal: entry.principal, id: entry.id) }
+        }
     }
 
     // MARK: - Tickets and delegation

@@ -1,5 +1,6 @@
 import AgentSafeAudit
 import AgentSafeConfig
+import AgentSafeControl
 import AgentSafeCore
 import AgentSafeShipping
 import AgentSafeStore
@@ -47,8 +48,14 @@ final class Runtime: Sendable {
     let lint: [LintFinding]
     let loadedAt: Date
     let keyNote: String?
+    /// The cumulative-risk ledger (`nil` without `cumulative_risk:` or chain rules), rebuilt from the state store
+    /// on reload.
+    let ledger: RiskLedger?
+    let dlp: DLPSetup?
+    /// Approver bearer tokens → approver names (`approvals.approvers`), read at load.
+    let approverTokens: [(token: [UInt8], name: String)]
 
-    init(snapshot: Snapshot, tokens: TokenSetup, keyNote: String?) throws {
+    init(snapshot: Snapshot, tokens: TokenSetup, keyNote: String?, ledger: RiskLedger? = nil) throws {
         self.snapshot = snapshot
         self.tokens = tokens
         guard let issuer = tokens.issuer else { throw SidecarStartError(messages: ["no ticket key able to sign"]) }
@@ -58,9 +65,36 @@ final class Runtime: Sendable {
         self.lint = PolicyLinter.lint(snapshot.engine)
         self.loadedAt = Date()
         self.keyNote = keyNote
+        self.ledger = ledger
+        self.dlp = DLPSetup(snapshot.config.dlp)
+        var approvers: [(token: [UInt8], name: String)] = []
+        for a in snapshot.config.approvals.approvers {
+            guard let data = FileManager.default.contents(atPath: a.tokenFile) else {
+                throw SidecarStartError(messages: ["approvals.approvers '\(a.name)': cannot read token_file \(a.tokenFile)"])
+            }
+            let token = Array(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+            guard token.count >= 16 else {
+                throw SidecarStartError(messages: ["approvals.approvers '\(a.name)': the token must be at least 16 bytes"])
+            }
+            approvers.append((token, a.name))
+        }
+        approverTokens = approvers
     }
 
-    static func load(_ configuration: SidecarConfiguration) throws -> Runtime {
+    /// The approver a bearer token belongs to (constant-time comparison against every configured token).
+    func approver(forToken given: [UInt8]) -> String? {
+        var found: String?
+        for (token, name) in approverTokens where ConstantTime.equal(given, token) { found = name }
+        return found
+    }
+
+    static func load(_ configuration: SidecarConfiguration, controls: Controls?) throws -> Runtime {
+        let (snapshot, tokens, note) = try loadParts(configuration)
+        return try Runtime(snapshot: snapshot, tokens: tokens, keyNote: note,
+                           ledger: controls?.makeLedger(snapshot, logger: configuration.logger))
+    }
+
+    static func loadParts(_ configuration: SidecarConfiguration) throws -> (Snapshot, TokenSetup, String?) {
         let snapshot: Snapshot
         switch Result(catching: { () throws(ConfigLoadError) in try CatalogueLoader.load(configuration.load) }) {
         case .success(let s): snapshot = s
@@ -93,7 +127,7 @@ final class Runtime: Sendable {
                                 identitySettings: IdentitySettings(issuer: snapshot.config.issuer, maxDelegationDepth: maxDepth))
             note = "development ticket key (ES256) at \(path); configure tickets: for production"
         }
-        return try Runtime(snapshot: snapshot, tokens: tokens!, keyNote: note)
+        return (snapshot, tokens!, note)
     }
 }
 
@@ -119,15 +153,16 @@ final class Sidecar: Sendable {
     let reloads = Mutex<Int>(0)
     /// The audit shippers (`audit.shippers`), woken after each durable append.
     let shippers: ShipperRunner?
+    let controls: Controls
 
     var runtime: Runtime { current.withLock { $0 } }
 
     init(configuration: SidecarConfiguration, metrics: SidecarMetrics) throws {
         self.configuration = configuration
         self.logger = configuration.logger
-        let runtime = try Runtime.load(configuration)
-        let config = runtime.snapshot.config
-        current = Mutex(runtime)
+        let (snapshot, tokens, note) = try Runtime.loadParts(configuration)
+        let runtime: Runtime
+        let config = snapshot.config
         self.metrics = metrics
         mode = IdentityMode(rawValue: config.identity?.mode ?? "open") ?? .open
         if mode == .bound, let id = config.identity?.boundAgentID {
@@ -157,12 +192,14 @@ final class Sidecar: Sendable {
                 throw SidecarStartError(messages: ["\(source.fieldPath): \(error)"])
             }
         }
+        let loadedRedactor: AuditRedactor
         do {
             audit = try AuditLog(AuditLogOptions(
                 path: auditPath, durability: AuditDurability(rawValue: a.durability) ?? .batch, rotateBytes: a.rotateBytes,
                 rotateSeconds: a.rotateSeconds, checkpointEveryEvents: a.checkpointEveryEvents,
                 checkpointEverySeconds: a.checkpointEverySeconds, checkpointKey: checkpointKey))
-            redactor = try AuditRedactor.loadOrCreate(path: a.redactionKeyFile ?? config.stateDirectory + "/audit-redaction.key")
+            loadedRedactor = try AuditRedactor.loadOrCreate(path: a.redactionKeyFile ?? config.stateDirectory + "/audit-redaction.key")
+            redactor = loadedRedactor
             replay = try SQLiteReplayStore(path: config.stateDirectory + "/state.sqlite",
                                            durability: config.state.durability == "full" ? .full : .normal)
         } catch {
@@ -170,10 +207,15 @@ final class Sidecar: Sendable {
         }
         do {
             shippers = try ShippingSetup.runner(config, auditPath: auditPath, logger: configuration.logger)
+            let made = try Controls(config: config, redactor: loadedRedactor, logger: configuration.logger)
+            controls = made
+            runtime = try Runtime(snapshot: snapshot, tokens: tokens, keyNote: note,
+                                  ledger: made.makeLedger(snapshot, logger: configuration.logger))
         } catch {
             audit.close()
             throw error
         }
+        current = Mutex(runtime)
         _ = try? audit.append(configLoadedEvent(runtime, reason: "configuration loaded at start-up"))
     }
 
@@ -189,7 +231,7 @@ final class Sidecar: Sendable {
     /// Loads the configuration again; swaps it in only if it is valid. Every attempt is audited.
     func reload(trigger: String) async throws -> Runtime {
         do {
-            let fresh = try Runtime.load(configuration)
+            let fresh = try Runtime.load(configuration, controls: controls)
             current.withLock { $0 = fresh }
             reloads.withLock { $0 += 1 }
             metrics.reloads(ok: true)
@@ -206,5 +248,14 @@ final class Sidecar: Sendable {
             logger.error("reload rejected", metadata: ["trigger": "\(trigger)", "errors": "\(messages.count)"])
             throw SidecarStartError(messages: messages)
         }
+    }
+}
+
+/// Comparison of secrets whose time doesn't depend on where they differ.
+enum ConstantTime {
+    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var diff = a.count ^ b.count
+        for i in 0..<min(a.count, b.count) { diff |= Int(a[i] ^ b[i]) }
+        return diff == 0
     }
 }

@@ -14,15 +14,91 @@ struct PolicyDecoder {
     static let timeWindowKeys = ["days", "start_hour", "end_hour", "timezone"]
     static let targetKeys = ["id", "type", "environment", "sensitivity", "owner", "labels"]
 
-    /// `chains:` (cumulative-risk chain rules) is reserved in policy files for the control layer.
-    func rules(_ root: YAMLNode) -> [PolicyRule] {
-        guard let f = ctx.mapping(root, "", allowed: ["rules"]) else { return [] }
-        guard let node = ctx.require(f, "rules"), let items = ctx.sequence(node, "rules") else { return [] }
-        var out: [PolicyRule] = []
-        for (i, item) in items.enumerated() {
-            if let rule = rule(item, "rules[\(i)]") { out.append(rule) }
+    static let chainKeys = ["name", "description", "steps", "within_seconds", "same", "bonus", "decision", "reason"]
+
+    /// A policy file: `rules:` and/or `chains:` (cumulative-risk chain rules, docs/risk.md).
+    func policyFile(_ root: YAMLNode) -> (rules: [PolicyRule], chains: [ChainRule]) {
+        guard let f = ctx.mapping(root, "", allowed: ["rules", "chains"]) else { return ([], []) }
+        var rules: [PolicyRule] = []
+        var chains: [ChainRule] = []
+        if f.present("chains") == nil || f.present("rules") != nil {
+            if let node = ctx.require(f, "rules"), let items = ctx.sequence(node, "rules") {
+                for (i, item) in items.enumerated() {
+                    if let rule = rule(item, "rules[\(i)]") { rules.append(rule) }
+                }
+            }
         }
-        return out
+        if let node = f.present("chains"), let items = ctx.sequence(node, "chains") {
+            for (i, item) in items.enumerated() {
+                if let chain = chain(item, "chains[\(i)]") { chains.append(chain) }
+            }
+        }
+        return (rules, chains)
+    }
+
+    func rules(_ root: YAMLNode) -> [PolicyRule] { policyFile(root).rules }
+
+    func chain(_ node: YAMLNode, _ path: String) -> ChainRule? {
+        guard let f = ctx.mapping(node, path, allowed: Self.chainKeys) else { return nil }
+        let name = ctx.require(f, "name").flatMap { ctx.string($0, f.path("name")) }
+        let description = f["description"].flatMap { ctx.string($0, f.path("description")) } ?? ""
+        var steps: [Glob]?
+        if let n = ctx.require(f, "steps"), let globs = ctx.stringList(n, f.path("steps")) {
+            if globs.count < 2 {
+                ctx.report(.invalidValue, n, f.path("steps"), "a chain needs at least 2 steps, got \(globs.count)")
+            } else if globs.count > 8 {
+                ctx.report(.invalidValue, n, f.path("steps"), "a chain has at most 8 steps, got \(globs.count)")
+            } else if let empty = globs.firstIndex(where: \.isEmpty) {
+                ctx.report(.invalidValue, n, "\(f.path("steps"))[\(empty)]", "a step must not be empty")
+            } else {
+                steps = globs.map(Glob.init)
+            }
+        }
+        var within: Int?
+        if let n = ctx.require(f, "within_seconds"), let v = ctx.int(n, f.path("within_seconds")) {
+            if v < 1 || v > 30 * 86_400 {
+                ctx.report(.invalidValue, n, f.path("within_seconds"), "must be 1 … 2592000 (30 days), got \(v)")
+            } else {
+                within = v
+            }
+        }
+        var same = ChainRule.Same.none
+        if let n = f.present("same"), let text = ctx.string(n, f.path("same")) {
+            switch text {
+            case "none": same = .none
+            case "target": same = .target
+            case "namespace": same = .namespace
+            case _ where text.hasPrefix("param:") && text.count > 6: same = .param(String(text.dropFirst(6)))
+            default:
+                ctx.report(.invalidValue, n, f.path("same"),
+                           "'\(text)' is not one of none, target, namespace, param:<name>")
+            }
+        }
+        var bonus = 0
+        if let n = f.present("bonus"), let v = ctx.int(n, f.path("bonus")) {
+            if v < 0 || v > 1_000_000 {
+                ctx.report(.invalidValue, n, f.path("bonus"), "must be 0 … 1000000, got \(v)")
+            } else {
+                bonus = v
+            }
+        }
+        var decision: DecisionResult?
+        if let n = f.present("decision"), let d = ctx.enumValue(n, f.path("decision"), DecisionResult.self) {
+            if d == .allow {
+                ctx.report(.invalidValue, n, f.path("decision"),
+                           "a chain can only make a decision stricter: require_approval or deny, not allow")
+            } else {
+                decision = d
+            }
+        }
+        if f.present("decision") == nil, f.present("bonus") == nil {
+            ctx.report(.missingField, node, path, "a chain needs 'bonus', 'decision' or both")
+        }
+        let reason = ctx.require(f, "reason").flatMap { ctx.string($0, f.path("reason")) }
+        guard let name, let steps, let within, let reason else { return nil }
+        return ChainRule(name: name, description: description, steps: steps, withinSeconds: within, same: same,
+                         bonus: bonus, decision: decision, reason: reason,
+                         source: SourceLocation(file: ctx.file, line: node.line, column: node.column))
     }
 
     func rule(_ node: YAMLNode, _ path: String) -> PolicyRule? {

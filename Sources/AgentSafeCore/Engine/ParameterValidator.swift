@@ -134,7 +134,7 @@ public enum ParameterValidator {
     }
 
     /// Cuts long text and escapes control characters so an agent can't forge log lines through an error message.
-    static func display(_ text: String) -> String {
+    public static func display(_ text: String) -> String {
         var out = ""
         var count = 0
         for scalar in text.unicodeScalars {

@@ -37,6 +37,15 @@ public enum DecisionCode: String, Sendable, Hashable, Codable {
     case invalidParams = "invalid_params"
     case targetTypeMismatch = "target_type_mismatch"
     case noMatchingPolicy = "no_matching_policy"
+    /// The sidecar's controls (docs/risk.md, docs/rate-limits.md, docs/dlp.md): each only makes a decision stricter.
+    case rateLimited = "rate_limited"
+    case circuitOpen = "circuit_open"
+    case rateLimiterAtCapacity = "rate_limiter_at_capacity"
+    case cumulativeRisk = "cumulative_risk"
+    case chainRule = "chain_rule"
+    case riskLedgerAtCapacity = "risk_ledger_at_capacity"
+    case dlp
+    case invalidChangeTicket = "invalid_change_ticket"
 }
 
 /// A rise in risk that applied to one request.

@@ -1,0 +1,174 @@
+import AgentSafeControl
+import AgentSafeCore
+import Foundation
+import GRDB
+
+/// Approval requests in `approvals.sqlite` (docs/approvals.md). Each transition is one conditional `UPDATE`
+/// (`… WHERE status = 'pending' AND expires_at >= now`, `… WHERE ticket_issued_at IS NULL`), so it happens once
+/// whatever the number of threads or processes racing for it.
+public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
+    public let path: String
+    private let queue: DatabaseQueue
+
+    public init(path: String, durabilityFull: Bool = false) throws {
+        self.path = path
+        queue = try StateFile.open(path: path, synchronousFull: durabilityFull)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-approvals") { db in
+            try db.execute(sql: """
+                CREATE TABLE approvals (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    status TEXT NOT NULL,
+                    caller TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL,
+                    resolved_at INTEGER,
+                    resolved_by TEXT,
+                    resolution_reason TEXT,
+                    ticket_issued_at INTEGER,
+                    ticket_jti TEXT,
+                    body TEXT NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX approvals_status_expiry ON approvals(status, expires_at);
+                CREATE INDEX approvals_created ON approvals(created_at);
+                """)
+        }
+        try migrator.migrate(queue)
+    }
+
+    static let columns = "id, status, created_at, expires_at, resolved_at, resolved_by, resolution_reason, ticket_issued_at, ticket_jti, body"
+
+    public func create(_ r: ApprovalRequest) throws {
+        var body = ""
+        Self.body(r).appendCompact(to: &body)
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO approvals(id, status, caller, created_at, expires_at, body) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [r.id, r.status.rawValue, r.caller, r.createdAt, r.expiresAt, body])
+        }
+    }
+
+    public func get(_ id: String) throws -> ApprovalRequest? {
+        try queue.read { db in try Self.fetch(db, id) }
+    }
+
+    public func list(status: ApprovalStatus?, limit: Int) throws -> [ApprovalRequest] {
+        try queue.read { db in
+            let rows: [Row]
+            if let status {
+                rows = try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM approvals WHERE status = ? ORDER BY created_at DESC, id LIMIT ?",
+                                        arguments: [status.rawValue, limit])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM approvals ORDER BY created_at DESC, id LIMIT ?",
+                                        arguments: [limit])
+            }
+            return rows.compactMap(Self.request)
+        }
+    }
+
+    public func resolve(_ id: String, approve: Bool, by approver: String, reason: String?, now: Int64) throws -> ApprovalResolution {
+        try queue.write { db in
+            try db.execute(sql: """
+                UPDATE approvals SET status = ?, resolved_at = ?, resolved_by = ?, resolution_reason = ?
+                WHERE id = ? AND status = 'pending' AND expires_at >= ?
+                """, arguments: [approve ? "approved" : "denied", now, approver, reason, id, now])
+            let changed = db.changesCount == 1
+            if !changed { try Self.expire(db, id: id, now: now) }
+            guard let request = try Self.fetch(db, id) else { return .notFound }
+            return changed ? .resolved(request) : .notPending(request.status)
+        }
+    }
+
+    public func claimTicket(_ id: String, now: Int64, fetchWindowSeconds: Int64) throws -> TicketClaim {
+        try queue.write { db in
+            try Self.expire(db, id: id, now: now)
+            try db.execute(sql: """
+                UPDATE approvals SET ticket_issued_at = ?
+                WHERE id = ? AND status = 'approved' AND ticket_issued_at IS NULL AND resolved_at + ? >= ?
+                """, arguments: [now, id, fetchWindowSeconds, now])
+            let claimed = db.changesCount == 1
+            guard let request = try Self.fetch(db, id) else { return .notFound }
+            if claimed { return .claimed(request) }
+            switch request.status {
+            case .approved:
+                return request.ticketIssuedAt != nil ? .alreadyIssued(request) : .fetchWindowPassed(request)
+            default:
+                return .notApproved(request)
+            }
+        }
+    }
+
+    public func attachTicket(id: String, jti: String) throws {
+        try queue.write { db in try db.execute(sql: "UPDATE approvals SET ticket_jti = ? WHERE id = ?", arguments: [jti, id]) }
+    }
+
+    public func releaseClaim(id: String) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE approvals SET ticket_issued_at = NULL, ticket_jti = NULL WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func expireDue(now: Int64) throws -> [ApprovalRequest] {
+        try queue.write { db in
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM approvals WHERE status = 'pending' AND expires_at < ? LIMIT 1000",
+                                          arguments: [now])
+            var out: [ApprovalRequest] = []
+            for id in ids {
+                try db.execute(sql: "UPDATE approvals SET status = 'expired', resolved_at = ?, resolved_by = 'system' WHERE id = ? AND status = 'pending'",
+                               arguments: [now, id])
+                if db.changesCount == 1, let r = try Self.fetch(db, id) { out.append(r) }
+            }
+            return out
+        }
+    }
+
+    // MARK: - Rows
+
+    /// Expires one request if it is due (the sweeper audits it; this keeps a resolve or fetch from acting on it).
+    static func expire(_ db: Database, id: String, now: Int64) throws {
+        try db.execute(sql: "UPDATE approvals SET status = 'expired', resolved_at = ?, resolved_by = 'system' WHERE id = ? AND status = 'pending' AND expires_at < ?",
+                       arguments: [now, id, now])
+    }
+
+    static func fetch(_ db: Database, _ id: String) throws -> ApprovalRequest? {
+        try Row.fetchOne(db, sql: "SELECT \(columns) FROM approvals WHERE id = ?", arguments: [id]).flatMap(request)
+    }
+
+    static func body(_ r: ApprovalRequest) -> JSONValue {
+        func opt(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        return .object([
+            "audit_id": .string(r.auditID), "action": .string(r.action), "target": opt(r.target), "caller": .string(r.caller),
+            "principal": .string(r.principal), "caller_roles": .array(r.callerRoles.map(JSONValue.string)),
+            "delegation_chain": .array(r.delegationChain.map(JSONValue.string)), "params": .object(r.params),
+            "risk_class": .string(r.riskClass.rawValue), "effective_risk": .string(r.effectiveRisk.rawValue),
+            "policy_matched": opt(r.policyMatched), "reason": .string(r.reason), "code": .string(r.code),
+            "change_ticket": opt(r.changeTicket), "correlation_id": opt(r.correlationID),
+            "cumulative_risk": r.cumulativeRisk.map(JSONValue.number) ?? .null,
+        ])
+    }
+
+    static func request(_ row: Row) -> ApprovalRequest? {
+        let text: String = row["body"]
+        guard case .object(let b)? = try? JSONValue.parse(text),
+            let status = ApprovalStatus(rawValue: row["status"]),
+            let risk = b["risk_class"]?.stringValue.flatMap(RiskClass.init(rawValue:)),
+            let effective = b["effective_risk"]?.stringValue.flatMap(RiskClass.init(rawValue:))
+        else { return nil }
+        func strings(_ k: String) -> [String] { b[k]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        var r = ApprovalRequest(
+            id: row["id"], auditID: b["audit_id"]?.stringValue ?? "", action: b["action"]?.stringValue ?? "",
+            target: b["target"]?.stringValue, caller: b["caller"]?.stringValue ?? "",
+            principal: b["principal"]?.stringValue ?? "", callerRoles: strings("caller_roles"),
+            delegationChain: strings("delegation_chain"), params: b["params"]?.objectValue ?? [:], riskClass: risk,
+            effectiveRisk: effective, policyMatched: b["policy_matched"]?.stringValue, reason: b["reason"]?.stringValue ?? "",
+            code: b["code"]?.stringValue ?? "policy", changeTicket: b["change_ticket"]?.stringValue,
+            correlationID: b["correlation_id"]?.stringValue, cumulativeRisk: b["cumulative_risk"]?.doubleValue,
+            status: status, createdAt: row["created_at"], expiresAt: row["expires_at"])
+        r.resolvedAt = row["resolved_at"]
+        r.resolvedBy = row["resolved_by"]
+        r.resolutionReason = row["resolution_reason"]
+        r.ticketIssuedAt = row["ticket_issued_at"]
+        r.ticketJTI = row["ticket_jti"]
+        return r
+    }
+}
