@@ -103,13 +103,19 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Records how long every request took (problems included) in the latency histogram.
+/// Records how long every request took (problems included) in the latency histogram, labelled with the route
+/// template and the method. Hummingbird stores the matched template in the context's endpoint path (a shared box:
+/// the router fills it in, for an unmatched request after this middleware has called `next`), so it is read once
+/// the request is answered.
 struct LatencyMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: SidecarMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
-        defer { metrics.requestLatency.record(ContinuousClock.now - start) }
+        defer {
+            metrics.recordLatency(ContinuousClock.now - start, endpointPath: context.endpointPath,
+                                  method: request.method.rawValue)
+        }
         return try await next(request, context)
     }
 }

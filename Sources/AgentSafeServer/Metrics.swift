@@ -6,7 +6,8 @@ import Synchronization
 /// The sidecar's Prometheus metrics, in its own registry (no global bootstrap: tests start many sidecars).
 final class SidecarMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    let requestLatency: DurationHistogram
+    /// `agent_safe_request_duration_seconds{route, method}`, one histogram per pair, made on first use.
+    private let latencyHistograms = Mutex<[LatencyKey: DurationHistogram]>([:])
     private let decisionCounters: [String: Counter]
     private let verifyCounters = Mutex<[String: Counter]>([:])
     private let reloadOK: Counter
@@ -20,12 +21,6 @@ final class SidecarMetrics: Sendable {
     private let ledgerPrincipals: Gauge
 
     init() {
-        requestLatency = registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(namespace: "agent_safe", metricName: "request_duration", unitName: "seconds",
-                                             helpText: "Time to answer a request (every route)"),
-            labels: [],
-            buckets: [.microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
-                      .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1)])
         var decisions: [String: Counter] = [:]
         for result in ["allow", "deny", "require_approval"] {
             decisions[result] = registry.makeCounter(descriptor: .init(namespace: "agent_safe", metricName: "decisions", unitName: "total", helpText: "Decisions by result"), labels: [("result", result)])
@@ -43,6 +38,54 @@ final class SidecarMetrics: Sendable {
     }
 
     func decision(_ result: String) { decisionCounters[result]?.increment() }
+
+    private struct LatencyKey: Hashable {
+        let route: String
+        let method: String
+    }
+
+    private static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100), .seconds(1),
+    ]
+
+    /// Methods that get a label of their own; any other is `method="other"`.
+    private static let latencyMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+    /// The route label for a request: the template Hummingbird matched (`context.endpointPath`, with its `{id}`
+    /// captures written `:id` as in `Routes.paths`), or `unmatched` for anything that isn't one of our routes (an
+    /// unknown path, or a known path with a method it doesn't serve: Hummingbird then says `NotFound`). Only
+    /// templates from `Routes.paths` become labels, so the number of series is bounded whatever clients send.
+    static func routeLabel(endpointPath: String?) -> String {
+        guard let path = endpointPath, path.hasPrefix("/") else { return "unmatched" }
+        var template = path
+        if path.contains("{") {
+            template = path.split(separator: "/", omittingEmptySubsequences: false).map { component in
+                component.hasPrefix("{") && component.hasSuffix("}") ? ":" + component.dropFirst().dropLast() : String(component)
+            }.joined(separator: "/")
+        }
+        return Routes.paths[template] != nil ? template : "unmatched"
+    }
+
+    static func methodLabel(_ method: String) -> String {
+        latencyMethods.contains(method) ? method : "other"
+    }
+
+    /// Records one request's time in `agent_safe_request_duration_seconds{route="<template>",method="<METHOD>"}`.
+    func recordLatency(_ duration: Duration, endpointPath: String?, method: String) {
+        let key = LatencyKey(route: Self.routeLabel(endpointPath: endpointPath), method: Self.methodLabel(method))
+        let histogram = latencyHistograms.withLock { histograms in
+            if let h = histograms[key] { return h }
+            let h = registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(namespace: "agent_safe", metricName: "request_duration", unitName: "seconds",
+                                                 helpText: "Time to answer a request, by route template and method"),
+                labels: [("route", key.route), ("method", key.method)],
+                buckets: Self.latencyBuckets)
+            histograms[key] = h
+            return h
+        }
+        histogram.record(duration)
+    }
 
     func verification(_ outcome: String) {
         let counter = verifyCounters.withLock { counters in

@@ -127,6 +127,10 @@ struct OperationsTests {
             _ = try await client.post("/v1/check", Bodies.restartDev)
             _ = try await client.post("/v1/check", Bodies.restartDevAnonymous)
             _ = try await client.post("/v1/tickets/verify", #"{"token":"x"}"#)
+            _ = try await client.get("/v1/actions/restart-deployment")
+            _ = try await client.get("/v1/actions/no-such-action")
+            _ = try await client.get("/no/such/path")
+            _ = try await client.execute(uri: "/v1/check", method: .delete)
             let metrics = try await client.get("/metrics")
             #expect(metrics.status == .ok)
             #expect(metrics.headers[.contentType]?.hasPrefix("text/plain") == true)
@@ -135,10 +139,27 @@ struct OperationsTests {
             #expect(text.contains(#"agent_safe_decisions_total{result="allow"} 1"#))
             #expect(text.contains(#"agent_safe_decisions_total{result="deny"} 1"#))
             #expect(text.contains(#"agent_safe_ticket_verifications_total{outcome="malformed"} 1"#))
-            // Every request is timed (the checks, the verification and the health probes before this one).
-            let count = text.split(separator: "\n").first { $0.hasPrefix("agent_safe_request_duration_seconds_count ") }
-                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
-            #expect(count >= 2)
+            // Every request is timed (the checks, the verification and the health probes before this one), in a
+            // histogram per route template and method; anything that isn't one of our routes is "unmatched".
+            func count(_ route: String, _ method: String) -> Double? {
+                let prefix = #"agent_safe_request_duration_seconds_count{route="\#(route)",method="\#(method)"} "#
+                return text.split(separator: "\n").first { $0.hasPrefix(prefix) }
+                    .flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            #expect(text.contains("# TYPE agent_safe_request_duration_seconds histogram"))
+            #expect(text.contains(#"agent_safe_request_duration_seconds_bucket{route="/v1/check",method="POST",le="+Inf"} 2"#))
+            #expect(count("/v1/check", "POST") == 2)
+            #expect(count("/v1/tickets/verify", "POST") == 1)
+            #expect(count("/healthz", "GET") == 1)
+            #expect(count("/readyz", "GET") == 1)
+            // A parameterised route is labelled with its template, found or not.
+            #expect(count("/v1/actions/:name", "GET") == 2)
+            #expect(!text.contains("restart-deployment\",method"))
+            // An unknown path and a known path with a method it doesn't serve.
+            #expect(count("unmatched", "GET") == 1)
+            #expect(count("unmatched", "DELETE") == 1)
+            #expect(!text.contains("/no/such/path"))
+            #expect(!text.contains(#"agent_safe_request_duration_seconds_count "#))  // no unlabelled series
             #expect(text.contains("agent_safe_audit_last_seq"))
             #expect(text.contains("agent_safe_audit_queue_depth"))
             #expect(text.contains("agent_safe_audit_fsyncs"))
