@@ -70,8 +70,8 @@ extension ProjectConfig {
         var a = ApprovalsConfig()
         for (key, kp) in [("ttl_seconds", \ApprovalsConfig.ttlSeconds), ("fetch_window_seconds", \.fetchWindowSeconds)] {
             guard let n = f.present(key), let v = ctx.int(n, f.path(key)) else { continue }
-            if (10...7 * 86_400).contains(v) { a[keyPath: kp] = v } else {
-                ctx.report(.invalidValue, n, f.path(key), "must be 10 … 604800 seconds (7 days), got \(v)")
+            if (1...7 * 86_400).contains(v) { a[keyPath: kp] = v } else {
+                ctx.report(.invalidValue, n, f.path(key), "must be 1 … 604800 seconds (7 days), got \(v)")
             }
         }
         if let n = f.present("approvers"), let items = ctx.sequence(n, f.path("approvers")) {

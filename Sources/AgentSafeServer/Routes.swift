@@ -203,6 +203,12 @@ struct Routes: Sendable {
             let outcome = dlp.apply(req.params)
             d.dlpFindings = outcome.findings
             d.storedParams = outcome.redacted
+            if !outcome.findings.isEmpty, decision.code == .invalidParams {
+                // Validation messages may quote the value: never echo a secret-looking one.
+                let detectors = Set(outcome.findings.map(\.detector.rawValue)).sorted().joined(separator: ", ")
+                decision.reason = "Invalid parameters (details withheld: a parameter value looks like a secret: \(detectors))"
+                decision.paramErrors = []
+            }
             if let result = outcome.result, let reason = outcome.reason {
                 Self.raise(&decision, to: result, code: .dlp, reason: reason)
             }

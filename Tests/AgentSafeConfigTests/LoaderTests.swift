@@ -15,6 +15,31 @@ struct LoaderTests {
         #expect(rule.source?.description == "policies/10-base.yaml:2:5")
     }
 
+    @Test func chainRulesLoadBesideRulesAndAloneInAFile() throws {
+        let snapshot = try Project.loadValid([
+            "policies/30-chains.yaml": .text("""
+                chains:
+                  - name: scale-after-restart
+                    steps: [restart-deployment, "scale-*"]
+                    within_seconds: 600
+                    same: param:namespace
+                    bonus: 20
+                    decision: require_approval
+                    reason: Restart then scale
+
+                """),
+            "agent-safe.yaml": .text("cumulative_risk: {aggregate: caller, per_target: true, half_life_seconds: 600, max_principals: 5000}\n"),
+        ])
+        let chain = try #require(snapshot.chains.first)
+        #expect(snapshot.chains.count == 1 && chain.name == "scale-after-restart")
+        #expect(chain.steps.map(\.pattern) == ["restart-deployment", "scale-*"])
+        #expect(chain.same == .param("namespace") && chain.bonus == 20 && chain.decision == .requireApproval)
+        #expect(chain.source?.description == "policies/30-chains.yaml:2:5")
+        let c = try #require(snapshot.config.cumulativeRisk)
+        #expect(c.aggregate == .caller && c.perTarget && c.halfLifeSeconds == 600 && c.maxPrincipals == 5000)
+        #expect(snapshot.engine.policy.rules.count == 2)
+    }
+
     // MARK: - YAML scalars
 
     @Test func yaml11BooleansForBoolFields() throws {

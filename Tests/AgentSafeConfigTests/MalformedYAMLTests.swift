@@ -188,6 +188,24 @@ enum MalformedCorpus {
         c("agent-safe.yaml registy:", ["agent-safe.yaml": .text("registy: actions\n")], "agent-safe.yaml", 1, 1,
           .unknownKey, "registy", "did you mean 'registry'?"),
 
+        // Chain rules (chains: in a policy file).
+        c("chain with one step", ["policies/30-chains.yaml": .text("chains:\n  - name: c\n    steps: [scale-deployment]\n    within_seconds: 60\n    decision: deny\n    reason: r\n")],
+          "policies/30-chains.yaml", 3, 12, .invalidValue, "chains[0].steps", "a chain needs at least 2 steps, got 1"),
+        c("chain same: namespaces", ["policies/30-chains.yaml": .text("chains:\n  - name: c\n    steps: [scale-deployment, restart-deployment]\n    within_seconds: 60\n    same: namespaces\n    decision: deny\n    reason: r\n")],
+          "policies/30-chains.yaml", 5, 11, .invalidValue, "chains[0].same", "'namespaces' is not one of none, target, namespace, param:<name>"),
+        c("chain decision: allow", ["policies/30-chains.yaml": .text("chains:\n  - name: c\n    steps: [scale-deployment, restart-deployment]\n    within_seconds: 60\n    decision: allow\n    reason: r\n")],
+          "policies/30-chains.yaml", 5, 15, .invalidValue, "chains[0].decision", "can only make a decision stricter"),
+        c("chain step naming no action", ["policies/30-chains.yaml": .text("chains:\n  - name: c\n    steps: [scale-deploymnt, restart-deployment]\n    within_seconds: 60\n    bonus: 5\n    reason: r\n")],
+          "policies/30-chains.yaml", 2, 5, .unknownReference, "chains.c.steps[0]", "did you mean 'scale-deployment'?"),
+        c("chain without bonus or decision", ["policies/30-chains.yaml": .text("chains:\n  - name: c\n    steps: [scale-deployment, restart-deployment]\n    within_seconds: 60\n    reason: r\n")],
+          "policies/30-chains.yaml", 2, 5, .missingField, "chains[0]", "a chain needs 'bonus', 'decision' or both"),
+        c("cumulative_risk aggregate: everyone", ["agent-safe.yaml": .text("cumulative_risk: {aggregate: everyone}\n")], "agent-safe.yaml", 1, 30,
+          .invalidValue, "cumulative_risk.aggregate", "'everyone' is not one of root, caller"),
+        c("dlp detector aws_key", ["agent-safe.yaml": .text("dlp:\n  detectors: [aws_key]\n")], "agent-safe.yaml", 2, 14,
+          .invalidValue, "dlp.detectors", "unknown detector 'aws_key'"),
+        c("change_tickets pattern with lookahead", ["agent-safe.yaml": .text("change_tickets: {pattern: \"(?=CHG)\"}\n")], "agent-safe.yaml", 1, 27,
+          .invalidValue, "change_tickets.pattern", "invalid pattern"),
+
         // Cross references and duplicates.
         c("rollback_action naming an unknown action", p(scale, "rollback_action: restart-deployment", "rollback_action: restart-deploymnt"),
           scale, 21, 18, .unknownReference, "rollback_action", "did you mean 'restart-deployment'?"),

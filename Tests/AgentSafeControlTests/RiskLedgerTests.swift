@@ -1,3 +1,4 @@
+import AgentSafeConfig
 import AgentSafeControl
 import AgentSafeCore
 import Foundation
@@ -187,4 +188,11 @@ func residentBytes() -> Int {
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
     return pages * 4096
+}
+
+@Suite("Config and controls agree")
+struct ConfigAgreementTests {
+    @Test func dlpDetectorNamesInTheConfigAreTheScannersDetectors() {
+        #expect(Set(DLPConfig.detectorNames) == Set(DLPDetector.allCases.map(\.rawValue)))
+    }
 }

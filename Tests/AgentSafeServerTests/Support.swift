@@ -29,6 +29,8 @@ struct Project: Sendable {
         var checkpoint = false
         var admin = true
         var maxDelegationDepth = 3
+        /// Top-level YAML appended to agent-safe.yaml (before `server:`).
+        var extra = ""
     }
 
     let dir: String
@@ -94,6 +96,8 @@ struct Project: Sendable {
         if options.checkpoint {
             yaml += "audit:\n  checkpoint:\n    key_file: ./keys/checkpoint.pem\n    every_events: 0\n    every_seconds: 0\n"
         }
+        yaml += options.extra
+        if !options.extra.isEmpty, !options.extra.hasSuffix("\n") { yaml += "\n" }
         yaml += "server:\n"
         if options.admin { yaml += "  admin_token_file: ./keys/admin.token\n" }
         if let max = options.maxBodyBytes { yaml += "  max_body_bytes: \(max)\n" }

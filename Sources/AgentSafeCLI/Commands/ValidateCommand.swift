@@ -39,7 +39,7 @@ struct ValidateCommand: ParsableCommand {
             print("OK  actions:   \(s.actions.count) action(s) from \(show(s.paths.registry))")
             print("OK  inventory: \(s.inventory.targets.count) target(s)\(s.paths.inventory.map { " from \(show($0))" } ?? "")")
             let policyFiles = s.files.filter { $0.role == .policy }.count
-            print("OK  policies:  \(s.engine.policy.rules.count) rule(s) from \(policyFiles) file(s) in \(show(s.paths.policies))")
+            print("OK  policies:  \(s.engine.policy.rules.count) rule(s)\(s.chains.isEmpty ? "" : ", \(s.chains.count) chain(s)") from \(policyFiles) file(s) in \(show(s.paths.policies))")
             for w in s.warnings { print(w.description) }
             print("All configuration valid (\(s.files.count) file(s), digest \(s.digest.prefix(12))).")
         case .failure(let error):

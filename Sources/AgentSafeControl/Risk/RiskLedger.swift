@@ -144,6 +144,8 @@ public final class RiskLedger: Sendable {
     public let retention: Double
     private let fingerprint: @Sendable (String) -> String
     private let paramKeys: [String]
+    /// `chains[i].steps`, compiled for matching without allocating.
+    private let stepMatchers: [[StepMatcher]]
     private let shards: [ShardBox]
     private let count = Atomic<Int>(0)
 
@@ -175,6 +177,7 @@ public final class RiskLedger: Sendable {
         var keys = Set<String>()
         for chain in chains { if case .param(let name) = chain.same { keys.insert(name) } }
         paramKeys = keys.sorted()
+        stepMatchers = chains.map { $0.steps.map(StepMatcher.init) }
         shards = (0..<max(1, shardCount)).map { _ in ShardBox() }
     }
 
@@ -214,8 +217,15 @@ public final class RiskLedger: Sendable {
         let keys = keys(of: candidate.params)
         let own = policy.score(candidate.risk)
         return shard(for: candidate.principal).withLock { shard -> RiskAssessment in
-            var log = shard.logs[candidate.principal]
-            let known = log != nil
+            // The log is taken out of the table while it is worked on (an empty one holds its place), so pruning
+            // and appending don't copy its entries, and put back where it was.
+            let slot = shard.logs.index(forKey: candidate.principal)
+            var log: Log?
+            if let slot {
+                log = shard.logs.values[slot]
+                shard.logs.values[slot] = Log()
+            }
+            let known = slot != nil
             if log != nil { prune(&log!, now: now) }
             var assessment = RiskAssessment(
                 principal: candidate.principal, before: 0, added: 0, result: policyResult, code: nil, reason: nil,
@@ -224,12 +234,13 @@ public final class RiskLedger: Sendable {
                 windowSeconds: policy.windowSeconds)
             if let log { summarise(log, candidate: candidate, now: now, into: &assessment) }
             guard policyResult != .deny else {
-                if let log { shard.logs[candidate.principal] = log }
+                if let slot, let log { shard.logs.values[slot] = log }
                 return assessment
             }
             assessment.added = own
-            for chain in chains {
-                guard let match = match(chain, log: log, candidate: candidate, keys: keys, now: now) else { continue }
+            for (chain, steps) in zip(chains, stepMatchers) {
+                guard let match = match(chain, steps: steps, log: log, candidate: candidate, keys: keys, now: now)
+                else { continue }
                 assessment.chains.append(match)
                 assessment.added += match.bonus
             }
@@ -255,7 +266,8 @@ public final class RiskLedger: Sendable {
             }
             assessment.result = result
             if result == .allow, record {
-                var log = log ?? Log()
+                // `log` itself is appended to (a copy would share, and so copy, its entries).
+                if log == nil { log = Log() }
                 if !known {
                     guard reserveSlot(&shard, now: now) else {
                         assessment.result = .deny
@@ -267,12 +279,12 @@ public final class RiskLedger: Sendable {
                 let entry = LedgerEntry(id: candidate.id, principal: candidate.principal, at: now, action: candidate.action,
                                         target: candidate.target, namespace: candidate.namespace, keys: keys,
                                         risk: candidate.risk, score: own)
-                append(entry, to: &log)
-                log.lastSeen = now
-                shard.logs[candidate.principal] = log
+                append(entry, to: &log!)
+                log!.lastSeen = now
+                if let slot { shard.logs.values[slot] = log! } else { shard.logs[candidate.principal] = log! }
                 assessment.entry = entry
-            } else if let log {
-                shard.logs[candidate.principal] = log
+            } else if let slot, let log {
+                shard.logs.values[slot] = log
             }
             return assessment
         }
@@ -385,24 +397,28 @@ public final class RiskLedger: Sendable {
         }
     }
 
-    private func decayed(_ entry: LedgerEntry, now: Double) -> Double {
-        guard let halfLife = policy.halfLifeSeconds else { return entry.score }
-        let age = max(0, now - entry.at)
-        return entry.score * Double.pow2(-age / halfLife)
+    private func decayed(score: Double, at: Double, now: Double) -> Double {
+        guard let halfLife = policy.halfLifeSeconds else { return score }
+        let age = max(0, now - at)
+        return score * Double.pow2(-age / halfLife)
     }
 
     private func summarise(_ log: Log, candidate: RiskCandidate?, now: Double, into a: inout RiskAssessment) {
         let horizon = now - policy.windowSeconds
         var total = log.carriedUntil > now ? log.carried : 0
         var n = 0
-        for entry in log.entries.reversed() {
-            guard entry.at >= horizon else { break }
-            if policy.perTarget, let candidate, entry.target != candidate.target { continue }
-            let s = decayed(entry, now: now)
+        a.contributions.reserveCapacity(min(20, log.entries.count))
+        // By index and field, not `for entry in`: copying whole entries retains and releases every string of each.
+        let entries = log.entries
+        for i in entries.indices.reversed() {
+            guard entries[i].at >= horizon else { break }
+            if policy.perTarget, let candidate, entries[i].target != candidate.target { continue }
+            let s = decayed(score: entries[i].score, at: entries[i].at, now: now)
             total += s
             n += 1
             if a.contributions.count < 20 {
-                a.contributions.append(.init(id: entry.id, action: entry.action, target: entry.target, at: entry.at, score: s))
+                a.contributions.append(.init(id: entries[i].id, action: entries[i].action, target: entries[i].target,
+                                             at: entries[i].at, score: s))
             }
         }
         a.before = total
@@ -411,10 +427,10 @@ public final class RiskLedger: Sendable {
 
     /// The chain ending in this request, if the principal's earlier entries complete it (greedy from the most
     /// recent: a subsequence exists iff the greedy backwards walk finds one).
-    private func match(_ chain: ChainRule, log: Log?, candidate: RiskCandidate, keys: [String: String], now: Double)
-        -> RiskAssessment.ChainMatch?
+    private func match(_ chain: ChainRule, steps: [StepMatcher], log: Log?, candidate: RiskCandidate,
+                       keys: [String: String], now: Double) -> RiskAssessment.ChainMatch?
     {
-        guard let last = chain.steps.last, last.matches(candidate.action), let log else { return nil }
+        guard let last = steps.last, last.matches(candidate.action), let log else { return nil }
         let key: String?
         switch chain.same {
         case .none: key = nil
@@ -425,20 +441,21 @@ public final class RiskLedger: Sendable {
         let horizon = now - Double(chain.withinSeconds)
         var step = chain.steps.count - 2
         var found: [String] = []
-        for entry in log.entries.reversed() {
-            guard entry.at >= horizon else { break }
+        let entries = log.entries
+        for i in entries.indices.reversed() {
+            guard entries[i].at >= horizon else { break }
             if let key {
-                let entryKey: String?
+                let same: Bool
                 switch chain.same {
-                case .none: entryKey = nil
-                case .target: entryKey = entry.target
-                case .namespace: entryKey = entry.namespace
-                case .param(let name): entryKey = entry.keys[name]
+                case .none: same = true
+                case .target: same = entries[i].target == key
+                case .namespace: same = entries[i].namespace == key
+                case .param(let name): same = entries[i].keys[name] == key
                 }
-                guard entryKey == key else { continue }
+                guard same else { continue }
             }
-            if chain.steps[step].matches(entry.action) {
-                found.append(entry.id)
+            if steps[step].matches(entries[i].action) {
+                found.append(entries[i].id)
                 step -= 1
                 if step < 0 { break }
             }
@@ -471,6 +488,45 @@ extension Double {
         }
         guard whole > -1022 else { return 0 }
         return Double(sign: .plus, exponent: Int(whole), significand: sum)
+    }
+}
+
+/// A chain step's glob with fast paths that allocate nothing (`Glob.matches` builds an array of the name's
+/// scalars on every call): a literal is compared as is, `prefix*` by its prefix, and any other glob is tried only
+/// on names that start with its literal prefix (the text before its first `*`, `?` or `[`).
+struct StepMatcher: Sendable {
+    enum Kind: Sendable { case literal, prefixStar, general }
+
+    let kind: Kind
+    /// The whole pattern (literal), or the text before the first metacharacter.
+    let text: String
+    let glob: Glob
+
+    init(_ glob: Glob) {
+        self.glob = glob
+        let scalars = Array(glob.pattern.unicodeScalars)
+        let meta = scalars.firstIndex { $0 == "*" || $0 == "?" || $0 == "[" }
+        var prefix = String.UnicodeScalarView()
+        prefix.append(contentsOf: scalars[..<(meta ?? scalars.count)])
+        if glob.isLiteral {
+            // No metacharacter (or only an unclosed `[`, which is literal): the tokens are the pattern's scalars.
+            kind = .literal
+            text = glob.pattern
+        } else if let meta, meta == scalars.count - 1, scalars[meta] == "*" {
+            kind = .prefixStar
+            text = String(prefix)
+        } else {
+            kind = .general
+            text = String(prefix)
+        }
+    }
+
+    func matches(_ name: String) -> Bool {
+        switch kind {
+        case .literal: name.unicodeScalars.elementsEqual(text.unicodeScalars)
+        case .prefixStar: name.unicodeScalars.starts(with: text.unicodeScalars)
+        case .general: name.unicodeScalars.starts(with: text.unicodeScalars) && glob.matches(name)
+        }
     }
 }
 
