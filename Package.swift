@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "AgentSafeTickets", targets: ["AgentSafeTickets"]),
         .library(name: "AgentSafeStore", targets: ["AgentSafeStore"]),
         .library(name: "AgentSafeControl", targets: ["AgentSafeControl"]),
+        .library(name: "AgentSafeRunner", targets: ["AgentSafeRunner"]),
         .library(name: "AgentSafeAWS", targets: ["AgentSafeAWS"]),
         .library(name: "AgentSafeAudit", targets: ["AgentSafeAudit"]),
         .library(name: "AgentSafeServer", targets: ["AgentSafeServer"]),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         .target(name: "AgentSafeCore"),
@@ -71,6 +73,19 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Executors (dry-run, kubectl, AWS) and the runner pipeline: verify and consume a ticket, resolve a scoped
+        // credential, prechecks, state capture, execution, audit.
+        .target(
+            name: "AgentSafeRunner",
+            dependencies: [
+                "AgentSafeCore", "AgentSafeTickets", "AgentSafeAWS", "AgentSafeAudit",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -145,6 +160,18 @@ let package = Package(
             ]
         ),
         .testTarget(name: "AgentSafeCLITests", dependencies: ["AgentSafeCLI"]),
+        .testTarget(
+            name: "AgentSafeRunnerTests",
+            dependencies: [
+                "AgentSafeRunner", "AgentSafeCore", "AgentSafeTickets", "AgentSafeAWS", "AgentSafeAudit", "AgentSafeConfig",
+                "AgentSafeStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
 )
 
