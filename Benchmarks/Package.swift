@@ -26,6 +26,7 @@ let suites: [(name: String, products: [String])] = [
     ("DecisionBenchmarks", ["AgentSafeCore", "AgentSafeConfig"]),
     ("TicketBenchmarks", ["AgentSafeCore", "AgentSafeTickets", "AgentSafeStore"]),
     ("AuditBenchmarks", ["AgentSafeCore", "AgentSafeAudit"]),
+    ("ControlBenchmarks", ["AgentSafeCore", "AgentSafeControl"]),
 ]
 
 for suite in suites {

@@ -238,8 +238,10 @@ public final class RiskLedger: Sendable {
                 return assessment
             }
             assessment.added = own
-            for (chain, steps) in zip(chains, stepMatchers) {
-                guard let match = match(chain, steps: steps, log: log, candidate: candidate, keys: keys, now: now)
+            // By index: `for chain in chains` would copy (retain and release) every field of every rule.
+            for i in chains.indices {
+                guard let match = match(chains[i], steps: stepMatchers[i], log: log, candidate: candidate, keys: keys,
+                                        now: now)
                 else { continue }
                 assessment.chains.append(match)
                 assessment.added += match.bonus
