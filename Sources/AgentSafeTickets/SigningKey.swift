@@ -1,5 +1,6 @@
 import AgentSafeCore
 import Crypto
+import Foundation  // DataProtocol for raw buffers
 
 /// The JWS algorithms Agent-Safe signs and verifies. `none` and everything else are refused.
 public enum JWSAlgorithm: String, Sendable, Hashable, CaseIterable {
@@ -83,6 +84,10 @@ public struct SigningKey: Sendable, CustomStringConvertible {
     }
 
     func verify(_ signature: [UInt8], over input: [UInt8]) -> Bool {
+        input.withUnsafeBytes { verify(signature, over: $0) }
+    }
+
+    func verify(_ signature: [UInt8], over input: UnsafeRawBufferPointer) -> Bool {
         switch material {
         case .hmac:
             var mac = preparedHMAC!
@@ -97,7 +102,7 @@ public struct SigningKey: Sendable, CustomStringConvertible {
         }
     }
 
-    static func verifyEC(_ key: P256.Signing.PublicKey, _ signature: [UInt8], _ input: [UInt8]) -> Bool {
+    static func verifyEC(_ key: P256.Signing.PublicKey, _ signature: [UInt8], _ input: UnsafeRawBufferPointer) -> Bool {
         // JWS ES256 signatures are the raw 64-byte R || S, never DER.
         guard signature.count == 64, let sig = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else {
             return false

@@ -83,7 +83,75 @@ public struct TicketClaims: Sendable, Hashable {
 
     public var delegationDepth: Int { delegationChain.count }
 
-    /// `{"type":"execution-ticket","action":…}` with upstream's claims first, then ours.
+    /// The payload's UTF-8 bytes, appended to `out`: byte for byte ``payloadText(paramsText:paramsDigest:)``
+    /// (`params` is `paramsJSON`, its canonical JSON), written without intermediate strings.
+    func appendPayload(to out: inout [UInt8], paramsJSON: UnsafeBufferPointer<UInt8>, paramsDigest: String) {
+        out.append(contentsOf: #"{"type":"execution-ticket","action":"#.utf8)
+        JSONValue.appendString(action, to: &out)
+        out.append(contentsOf: #","target":"#.utf8)
+        JSONValue.appendString(target, to: &out)
+        out.append(contentsOf: #","caller":"#.utf8)
+        JSONValue.appendString(caller, to: &out)
+        out.append(contentsOf: #","params":"#.utf8)
+        out.append(contentsOf: paramsJSON)
+        out.append(contentsOf: #","audit_id":"#.utf8)
+        JSONValue.appendString(auditID, to: &out)
+        out.append(contentsOf: #","nonce":""#.utf8)
+        out.append(contentsOf: jti.utf8)
+        out.append(contentsOf: #"","iss":"#.utf8)
+        JSONValue.appendString(issuer, to: &out)
+        out.append(contentsOf: #","iat":"#.utf8)
+        JSONValue.appendInteger(issuedAt, to: &out)
+        out.append(contentsOf: #","exp":"#.utf8)
+        JSONValue.appendInteger(expires, to: &out)
+        if let notBefore {
+            out.append(contentsOf: #","nbf":"#.utf8)
+            JSONValue.appendInteger(notBefore, to: &out)
+        }
+        out.append(contentsOf: #","jti":""#.utf8)
+        out.append(contentsOf: jti.utf8)
+        out.append(contentsOf: #"","sub":"#.utf8)
+        JSONValue.appendString(subject, to: &out)
+        if audience.count == 1 {
+            out.append(contentsOf: #","aud":"#.utf8)
+            JSONValue.appendString(audience[0], to: &out)
+        } else if audience.count > 1 {
+            out.append(contentsOf: #","aud":"#.utf8)
+            JSONValue.array(audience.map(JSONValue.string)).appendCanonical(to: &out)
+        }
+        out.append(contentsOf: #","params_sha256":""#.utf8)
+        out.append(contentsOf: paramsDigest.utf8)
+        out.append(UInt8(ascii: "\""))
+        if !delegationChain.isEmpty {
+            out.append(contentsOf: #","act":"#.utf8)
+            Self.act(caller: caller, chain: delegationChain).appendCanonical(to: &out)
+            out.append(contentsOf: #","delegation_chain":"#.utf8)
+            JSONValue.array(delegationChain.map(\.json)).appendCanonical(to: &out)
+        }
+        out.append(contentsOf: #","delegation_depth":"#.utf8)
+        JSONValue.appendInteger(Int64(delegationChain.count), to: &out)
+        if risk != nil || cumulativeRisk != nil {
+            out.append(contentsOf: #","risk":{"#.utf8)
+            if let risk {
+                out.append(contentsOf: #""class":"#.utf8)
+                JSONValue.appendString(risk, to: &out)
+            }
+            if let cumulativeRisk {
+                if risk != nil { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: #""cumulative":"#.utf8)
+                JSONValue.number(cumulativeRisk).appendCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        if let changeTicket {
+            out.append(contentsOf: #","ticket_id":"#.utf8)
+            JSONValue.appendString(changeTicket, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// `{"type":"execution-ticket","action":…}` with upstream's claims first, then ours. The reference for
+    /// ``appendPayload(to:paramsJSON:paramsDigest:)`` (tests compare the two).
     func payloadText(paramsText: String, paramsDigest: String) -> String {
         var out = #"{"type":"execution-ticket","action":"#
         out.reserveCapacity(512 + paramsText.utf8.count)
@@ -147,7 +215,10 @@ public struct TicketClaims: Sendable, Hashable {
 
     /// The hex SHA-256 of `params`' canonical JSON.
     public static func paramsDigest(_ params: [String: JSONValue]) -> String {
-        Hex.encode(SHA256.hash(data: Array(JSONValue.object(params).canonicalText.utf8)))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        JSONValue.object(params).appendCanonical(to: &bytes)
+        return Hex.encode(SHA256.hash(data: bytes))
     }
 }
 
@@ -197,12 +268,15 @@ public struct TicketIssuer: Sendable {
     public let ring: KeyRing
     public let settings: TicketSettings
     let signer: SigningKey
+    /// The signer's encoded header (the same for every ticket).
+    let headerSegment: [UInt8]
 
     public init(ring: KeyRing, settings: TicketSettings = TicketSettings()) throws(KeyError) {
         guard let signer = ring.signer else { throw KeyError("no ticket key able to sign (only public keys given)") }
         self.ring = ring
         self.settings = settings
         self.signer = signer
+        headerSegment = JWS.headerSegment(typ: TicketSettings.typ, key: signer)
     }
 
     public func issue(_ request: TicketRequest, now: Int64) throws(KeyError) -> ExecutionTicket {
@@ -214,8 +288,10 @@ public struct TicketIssuer: Sendable {
         -> ExecutionTicket
     {
         let jti = Hex.encode(withUnsafeBytes(of: (rng.next(), rng.next())) { Array($0) })
-        let paramsText = JSONValue.object(request.params).canonicalText
-        let digest = Hex.encode(SHA256.hash(data: Array(paramsText.utf8)))
+        var paramsJSON: [UInt8] = []
+        paramsJSON.reserveCapacity(128)
+        JSONValue.object(request.params).appendCanonical(to: &paramsJSON)
+        let digest = Hex.encode(SHA256.hash(data: paramsJSON))
         let claims = TicketClaims(
             issuer: settings.issuer, audience: settings.audience.map { [$0] } ?? [],
             subject: request.delegationChain.first?.agentID ?? request.caller, caller: request.caller,
@@ -223,8 +299,12 @@ public struct TicketIssuer: Sendable {
             target: request.target, params: request.params, paramsSHA256: digest, auditID: request.auditID,
             delegationChain: request.delegationChain, risk: request.risk, cumulativeRisk: request.cumulativeRisk,
             changeTicket: request.changeTicket)
-        let token = try JWS.sign(payload: claims.payloadText(paramsText: paramsText, paramsDigest: digest),
-                                 typ: TicketSettings.typ, with: signer)
+        var payload: [UInt8] = []
+        payload.reserveCapacity(480 + paramsJSON.count)
+        paramsJSON.withUnsafeBufferPointer { claims.appendPayload(to: &payload, paramsJSON: $0, paramsDigest: digest) }
+        let token = try payload.withUnsafeBufferPointer { bytes throws(KeyError) in
+            try JWS.sign(payload: bytes, headerSegment: headerSegment, with: signer)
+        }
         return ExecutionTicket(token: token, claims: claims)
     }
 }
