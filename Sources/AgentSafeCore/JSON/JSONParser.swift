@@ -38,13 +38,29 @@ public struct JSONParser: Sendable {
 /// The member names ``JSONParser/parseMembers(_:names:)`` keeps, each by its index. At most 64.
 public struct JSONMemberNames: Sendable {
     public let names: [String]
-    let bytes: [[UInt8]]
+    /// The names' UTF-8, one after the other, and where each starts (`offsets[i]..<offsets[i + 1]`).
+    let bytes: [UInt8]
+    let offsets: [Int]
+    /// For each byte length up to 31, a bit per name of that length.
+    let byLength: [UInt64]
+    let asciiNames: Bool
 
     public init(_ names: [String]) {
         precondition(names.count <= 64, "at most 64 member names")
         precondition(Set(names).count == names.count, "member names must differ")
         self.names = names
-        bytes = names.map { Array($0.utf8) }
+        var bytes: [UInt8] = []
+        var offsets = [0]
+        var byLength = [UInt64](repeating: 0, count: 32)
+        for (i, name) in names.enumerated() {
+            bytes += name.utf8
+            offsets.append(bytes.count)
+            if name.utf8.count < 32 { byLength[name.utf8.count] |= 1 << UInt64(i) }
+        }
+        self.bytes = bytes
+        self.offsets = offsets
+        self.byLength = byLength
+        asciiNames = bytes.allSatisfy { $0 < 0x80 }
     }
 
     /// The index of the name `key` (UTF-8) is equal to as a Swift `String` (so as a dictionary key), if any.
@@ -54,15 +70,27 @@ public struct JSONMemberNames: Sendable {
             ascii = false
             break
         }
-        if ascii {
-            // An ASCII string is equal (canonically equivalent) only to strings whose normal form is itself: among
-            // ASCII strings, only itself. Non-ASCII names can't match it byte for byte and needn't be tried.
-            for (i, name) in bytes.enumerated() where name.count == key.count {
-                if name.withUnsafeBufferPointer({ $0.elementsEqual(key) }) { return i }
+        if ascii && asciiNames {
+            // Swift compares strings by canonical equivalence; two ASCII strings are equivalent only when their
+            // bytes are equal.
+            if key.count < 32 {
+                var candidates = byLength[key.count]
+                while candidates != 0 {
+                    let i = candidates.trailingZeroBitCount
+                    candidates &= candidates - 1
+                    let start = offsets[i]
+                    var j = 0
+                    while j < key.count, bytes[start + j] == key[j] { j += 1 }
+                    if j == key.count { return i }
+                }
+                return nil
+            }
+            for i in names.indices where offsets[i + 1] - offsets[i] == key.count {
+                if bytes[offsets[i]..<offsets[i + 1]].elementsEqual(key) { return i }
             }
             return nil
         }
-        // Rare: non-ASCII (e.g. U+212A KELVIN SIGN equals "K" as a String). Compare as the dictionary would.
+        // Rare: non-ASCII (e.g. U+212A KELVIN SIGN equals "K" as a String). Compare as a dictionary would.
         let text = String(decoding: key, as: UTF8.self)
         return names.firstIndex(of: text)
     }

@@ -22,12 +22,12 @@ extension JSONValue {
                 out.append(UInt8(ascii: ":"))
                 value.appendCanonical(to: &out)
             } else if !object.isEmpty {
-                let keys = object.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
-                for (i, key) in keys.enumerated() {
+                let members = object.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+                for (i, member) in members.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
-                    JSONValue.appendString(key, to: &out)
+                    JSONValue.appendString(member.key, to: &out)
                     out.append(UInt8(ascii: ":"))
-                    object[key]!.appendCanonical(to: &out)
+                    member.value.appendCanonical(to: &out)
                 }
             }
             out.append(UInt8(ascii: "}"))
@@ -50,9 +50,17 @@ extension JSONValue {
     public static func appendString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let utf8 = s.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out.append(contentsOf: utf8)
-        } else {
+        // Fast path: nothing to escape (the usual case), append the bytes whole.
+        var plain = utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes where b < 0x20 || b == 0x22 || b == 0x5C { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if plain == nil {
+            plain = !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C })
+            if plain == true { out.append(contentsOf: utf8) }
+        }
+        if plain == false {
             // Every character that is escaped is ASCII, so escaping byte by byte is escaping scalar by scalar.
             let hex = Array("0123456789abcdef".utf8)
             for b in utf8 {
