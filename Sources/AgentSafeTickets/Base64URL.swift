@@ -22,41 +22,51 @@ public enum Base64URL {
         bytes.withUnsafeBufferPointer { encode(buffer: $0, into: &out) }
     }
 
-    /// Three bytes to four characters at a time, written into `out`'s spare capacity.
+    /// Characters for `count` bytes (no padding).
+    static func encodedCount(_ count: Int) -> Int { (count / 3) * 4 + (count % 3 == 0 ? 0 : count % 3 + 1) }
+
     static func encode(buffer bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        let n = bytes.count
-        let produced = (n / 3) * 4 + (n % 3 == 0 ? 0 : n % 3 + 1)
+        let produced = encodedCount(bytes.count)
         guard produced > 0 else { return }
         let start = out.count
-        out.reserveCapacity(start + produced)
+        out.append(contentsOf: repeatElement(0, count: produced))
+        out.withUnsafeMutableBufferPointer { o in
+            _ = encode(bytes, to: UnsafeMutableBufferPointer(rebasing: o[start...]))
+        }
+    }
+
+    /// Three bytes to four characters at a time, written at the start of `o` (which must have room for
+    /// ``encodedCount(_:)`` characters). Returns the number of characters written.
+    static func encode(_ bytes: UnsafeBufferPointer<UInt8>, to o: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let n = bytes.count
+        let produced = encodedCount(n)
+        precondition(o.count >= produced)
         alphabet.withUnsafeBufferPointer { a in
-            out.append(contentsOf: repeatElement(0, count: produced))
-            out.withUnsafeMutableBufferPointer { o in
-                var i = 0
-                var j = start
-                while i + 3 <= n {
-                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-                    o[j] = a[Int(v >> 18)]
-                    o[j + 1] = a[Int(v >> 12 & 0x3F)]
-                    o[j + 2] = a[Int(v >> 6 & 0x3F)]
-                    o[j + 3] = a[Int(v & 0x3F)]
-                    i += 3
-                    j += 4
-                }
-                switch n - i {
-                case 1:
-                    let v = UInt32(bytes[i]) << 16
-                    o[j] = a[Int(v >> 18)]
-                    o[j + 1] = a[Int(v >> 12 & 0x3F)]
-                case 2:
-                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-                    o[j] = a[Int(v >> 18)]
-                    o[j + 1] = a[Int(v >> 12 & 0x3F)]
-                    o[j + 2] = a[Int(v >> 6 & 0x3F)]
-                default: break
-                }
+            var i = 0
+            var j = 0
+            while i + 3 <= n {
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+                o[j] = a[Int(v >> 18)]
+                o[j + 1] = a[Int(v >> 12 & 0x3F)]
+                o[j + 2] = a[Int(v >> 6 & 0x3F)]
+                o[j + 3] = a[Int(v & 0x3F)]
+                i += 3
+                j += 4
+            }
+            switch n - i {
+            case 1:
+                let v = UInt32(bytes[i]) << 16
+                o[j] = a[Int(v >> 18)]
+                o[j + 1] = a[Int(v >> 12 & 0x3F)]
+            case 2:
+                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+                o[j] = a[Int(v >> 18)]
+                o[j + 1] = a[Int(v >> 12 & 0x3F)]
+                o[j + 2] = a[Int(v >> 6 & 0x3F)]
+            default: break
             }
         }
+        return produced
     }
 
     /// Strict decoding: no padding, no whitespace, only the url-safe alphabet, and unused trailing bits zero (so a

@@ -1,4 +1,5 @@
 import AgentSafeCore
+import Foundation  // memchr, memcmp
 
 /// Compact JWS (RFC 7515) with the checks RFC 8725 asks for: exactly three segments, strict base64url, strict
 /// JSON (duplicate member names refused), algorithm from our allow-list only and pinned to the key, no `crit`.
@@ -36,19 +37,34 @@ public enum JWS {
         return segment
     }
 
-    /// Signs the payload bytes behind an already encoded header segment.
+    /// Signs the payload bytes behind an already encoded header segment. The token is written straight into its
+    /// string: header segment, payload segment, then the signature over both.
     static func sign(payload: UnsafeBufferPointer<UInt8>, headerSegment: [UInt8], with key: SigningKey) throws(KeyError)
         -> String
     {
-        var input: [UInt8] = []
-        input.reserveCapacity(headerSegment.count + (payload.count * 4 + 2) / 3 + 90)
-        input.append(contentsOf: headerSegment)
-        input.append(UInt8(ascii: "."))
-        Base64URL.encode(buffer: payload, into: &input)
-        let signature = try key.sign(input)
-        input.append(UInt8(ascii: "."))
-        Base64URL.encode(buffer: signature, into: &input)
-        return String(decoding: input, as: UTF8.self)
+        let inputCount = headerSegment.count + 1 + Base64URL.encodedCount(payload.count)
+        let total = inputCount + 1 + Base64URL.encodedCount(key.signatureByteCount)
+        var failure: KeyError?
+        let token = String(unsafeUninitializedCapacity: total) { out in
+            _ = headerSegment.withUnsafeBufferPointer { out.baseAddress!.initialize(from: $0.baseAddress!, count: $0.count) }
+            out[headerSegment.count] = UInt8(ascii: ".")
+            _ = Base64URL.encode(payload, to: UnsafeMutableBufferPointer(rebasing: out[(headerSegment.count + 1)...]))
+            let signature: [UInt8]
+            do throws(KeyError) {
+                signature = try key.sign(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: out[0..<inputCount])))
+            } catch {
+                failure = error
+                return 0
+            }
+            precondition(signature.count == key.signatureByteCount)
+            out[inputCount] = UInt8(ascii: ".")
+            signature.withUnsafeBufferPointer {
+                _ = Base64URL.encode($0, to: UnsafeMutableBufferPointer(rebasing: out[(inputCount + 1)...]))
+            }
+            return total
+        }
+        if let failure { throw failure }
+        return token
     }
 
     /// Checks the token's form and signature against `ring`. Claims are not looked at here.
@@ -104,26 +120,31 @@ public enum JWS {
         guard bytes.count <= maximumTokenBytes else {
             throw TokenError(.malformed, "token is longer than \(maximumTokenBytes) bytes")
         }
-        var firstDot = -1
-        var secondDot = -1
+        // The first three dots, if there are as many.
+        var dots = (-1, -1)
         var dotCount = 0
-        for i in 0..<bytes.count where bytes[i] == UInt8(ascii: ".") {
+        var from = 0
+        let base = bytes.baseAddress!
+        while dotCount < 3, from < bytes.count,
+            let found = memchr(base + from, Int32(UInt8(ascii: ".")), bytes.count - from)
+        {
+            let i = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            if dotCount == 0 { dots.0 = i } else if dotCount == 1 { dots.1 = i }
             dotCount += 1
-            if dotCount == 1 {
-                firstDot = i
-            } else if dotCount == 2 {
-                secondDot = i
-            } else {
-                break
-            }
+            from = i + 1
         }
+        let (firstDot, secondDot) = dots
         guard dotCount == 2 else {
             throw TokenError(.malformed, dotCount < 2 ? "not enough segments" : "too many segments (JWE or JSON serialisations aren't accepted)")
         }
         let headerPart = UnsafeBufferPointer(rebasing: bytes[0..<firstDot])
         let payloadPart = UnsafeBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])
         let signaturePart = UnsafeBufferPointer(rebasing: bytes[(secondDot + 1)...])
-        if let known = knownHeaders.first(where: { $0.segment.elementsEqual(headerPart) }) {
+        let known = knownHeaders.first { known in
+            known.segment.count == headerPart.count
+                && known.segment.withUnsafeBufferPointer { memcmp($0.baseAddress!, base, headerPart.count) == 0 }
+        }
+        if let known {
             // The very bytes `sign` writes for this key: alg and kid are the key's, typ is known, no crit. The
             // checks below would pass and find exactly this key, so they are skipped.
             guard let signature = Base64URL.decode(buffer: signaturePart) else {

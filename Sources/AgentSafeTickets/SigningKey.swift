@@ -66,7 +66,10 @@ public struct SigningKey: Sendable, CustomStringConvertible {
         }
     }
 
-    func sign(_ input: [UInt8]) throws(KeyError) -> [UInt8] {
+    /// Bytes of a signature by this key (HS256: 32, ES256: 64, R || S).
+    var signatureByteCount: Int { algorithm == .hs256 ? SHA256.byteCount : 64 }
+
+    func sign(_ input: UnsafeRawBufferPointer) throws(KeyError) -> [UInt8] {
         switch material {
         case .hmac:
             var mac = preparedHMAC!

@@ -1,5 +1,8 @@
 import AgentSafeCore
 import Crypto
+#if os(Linux)
+import Glibc  // getentropy
+#endif
 
 /// Settings shared by ticket issuing and verification.
 public struct TicketSettings: Sendable, Hashable {
@@ -213,6 +216,20 @@ public struct TicketClaims: Sendable, Hashable {
         return value!
     }
 
+    /// Whether `hex` is ``paramsDigest(_:)`` of `params` (compared without writing the digest out as text).
+    static func paramsDigest(_ params: [String: JSONValue], is hex: String) -> Bool {
+        guard hex.utf8.count == 2 * SHA256.byteCount else { return false }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        JSONValue.object(params).appendCanonical(to: &bytes)
+        let digest = SHA256.hash(data: bytes)
+        var text = hex.utf8.makeIterator()
+        for b in digest {
+            guard text.next() == Hex.digits[Int(b >> 4)], text.next() == Hex.digits[Int(b & 0x0F)] else { return false }
+        }
+        return true
+    }
+
     /// The hex SHA-256 of `params`' canonical JSON.
     public static func paramsDigest(_ params: [String: JSONValue]) -> String {
         var bytes: [UInt8] = []
@@ -280,7 +297,7 @@ public struct TicketIssuer: Sendable {
     }
 
     public func issue(_ request: TicketRequest, now: Int64) throws(KeyError) -> ExecutionTicket {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SystemRandomPair()
         return try issue(request, now: now, using: &rng)
     }
 
@@ -306,5 +323,35 @@ public struct TicketIssuer: Sendable {
             try JWS.sign(payload: bytes, headerSegment: headerSegment, with: signer)
         }
         return ExecutionTicket(token: token, claims: claims)
+    }
+}
+
+/// The system's random number generator, read 128 bits at a time: a ticket's `jti` takes one `getrandom(2)` call
+/// on Linux (through `getentropy(3)`) instead of the two `SystemRandomNumberGenerator` makes (one per 64 bits).
+/// Same source, the kernel's CSPRNG, blocking until it is seeded; a failure falls back to
+/// `SystemRandomNumberGenerator`.
+struct SystemRandomPair: RandomNumberGenerator {
+    private var words: (UInt64, UInt64) = (0, 0)
+    private var available = 0
+
+    mutating func next() -> UInt64 {
+        if available == 0 {
+            #if os(Linux)
+            let got = withUnsafeMutableBytes(of: &words) { getentropy($0.baseAddress, $0.count) }
+            if got == 0 {
+                available = 2
+            } else {
+                var system = SystemRandomNumberGenerator()
+                words = (system.next(), system.next())
+                available = 2
+            }
+            #else
+            var system = SystemRandomNumberGenerator()
+            words = (system.next(), system.next())
+            available = 2
+            #endif
+        }
+        available -= 1
+        return available == 1 ? words.0 : words.1
     }
 }
