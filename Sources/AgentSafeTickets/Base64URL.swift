@@ -1,6 +1,10 @@
 /// base64url without padding (RFC 4648 §5, as JWS uses it), on bytes: no Foundation, no string replacement.
 public enum Base64URL {
     static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    /// The two characters for each 12-bit value, as the bytes of a `UInt16` in memory order.
+    static let pairs: [UInt16] = (0..<4096).map { v in
+        UInt16(littleEndian: UInt16(alphabet[v >> 6]) | UInt16(alphabet[v & 0x3F]) << 8)
+    }
     static let decodeTable: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
@@ -41,29 +45,33 @@ public enum Base64URL {
         let n = bytes.count
         let produced = encodedCount(n)
         precondition(o.count >= produced)
-        alphabet.withUnsafeBufferPointer { a in
-            var i = 0
-            var j = 0
-            while i + 3 <= n {
-                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-                o[j] = a[Int(v >> 18)]
-                o[j + 1] = a[Int(v >> 12 & 0x3F)]
-                o[j + 2] = a[Int(v >> 6 & 0x3F)]
-                o[j + 3] = a[Int(v & 0x3F)]
-                i += 3
-                j += 4
-            }
-            switch n - i {
-            case 1:
-                let v = UInt32(bytes[i]) << 16
-                o[j] = a[Int(v >> 18)]
-                o[j + 1] = a[Int(v >> 12 & 0x3F)]
-            case 2:
-                let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-                o[j] = a[Int(v >> 18)]
-                o[j + 1] = a[Int(v >> 12 & 0x3F)]
-                o[j + 2] = a[Int(v >> 6 & 0x3F)]
-            default: break
+        pairs.withUnsafeBufferPointer { pairTable in
+            alphabet.withUnsafeBufferPointer { a in
+                // Two characters (12 bits) per table lookup, written as one 16-bit store.
+                let p = pairTable.baseAddress!
+                let src = bytes.baseAddress
+                let dst = UnsafeMutableRawPointer(o.baseAddress!)
+                var i = 0
+                var j = 0
+                while i + 3 <= n {
+                    let v = Int(src![i]) << 16 | Int(src![i + 1]) << 8 | Int(src![i + 2])
+                    dst.storeBytes(of: p[v >> 12], toByteOffset: j, as: UInt16.self)
+                    dst.storeBytes(of: p[v & 0xFFF], toByteOffset: j + 2, as: UInt16.self)
+                    i += 3
+                    j += 4
+                }
+                switch n - i {
+                case 1:
+                    let v = UInt32(bytes[i]) << 16
+                    o[j] = a[Int(v >> 18)]
+                    o[j + 1] = a[Int(v >> 12 & 0x3F)]
+                case 2:
+                    let v = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+                    o[j] = a[Int(v >> 18)]
+                    o[j + 1] = a[Int(v >> 12 & 0x3F)]
+                    o[j + 2] = a[Int(v >> 6 & 0x3F)]
+                default: break
+                }
             }
         }
         return produced

@@ -218,6 +218,22 @@ struct FastPathTests {
         }
     }
 
+    @Test func preparedHMACIsHMACSHA256() {
+        var rng = TestRandom(seed: 99)
+        for keyLength in [0, 1, 31, 32, 33, 63, 64, 65, 100, 128, 200] {
+            let key = SymmetricKey(data: (0..<keyLength).map { _ in UInt8.random(in: 0...255, using: &rng) })
+            let prepared = PreparedHMACSHA256(key: key)
+            for length in [0, 1, 55, 56, 63, 64, 65, 119, 120, 500, 1000] {
+                let message = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let ours = message.withUnsafeBytes { prepared.authenticationCode(for: $0) }
+                #expect(ours == Array(HMAC<SHA256>.authenticationCode(for: message, using: key)), "key \(keyLength), message \(length)")
+            }
+        }
+        #expect(PreparedHMACSHA256.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        #expect(!PreparedHMACSHA256.constantTimeEqual([1, 2, 3], [1, 2, 4]))
+        #expect(!PreparedHMACSHA256.constantTimeEqual([1, 2, 3], [1, 2]))
+    }
+
     @Test func jtiIsRandomAndWellFormed() throws {
         var rng = SystemRandomPair()
         let words = (0..<64).map { _ in rng.next() }
