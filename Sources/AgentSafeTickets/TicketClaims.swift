@@ -1,5 +1,8 @@
 import AgentSafeCore
 import Crypto
+#if os(Linux)
+import Glibc  // getentropy
+#endif
 
 /// Settings shared by ticket issuing and verification.
 public struct TicketSettings: Sendable, Hashable {
@@ -83,7 +86,75 @@ public struct TicketClaims: Sendable, Hashable {
 
     public var delegationDepth: Int { delegationChain.count }
 
-    /// `{"type":"execution-ticket","action":…}` with upstream's claims first, then ours.
+    /// The payload's UTF-8 bytes, appended to `out`: byte for byte ``payloadText(paramsText:paramsDigest:)``
+    /// (`params` is `paramsJSON`, its canonical JSON), written without intermediate strings.
+    func appendPayload(to out: inout [UInt8], paramsJSON: UnsafeBufferPointer<UInt8>, paramsDigest: String) {
+        out.append(contentsOf: #"{"type":"execution-ticket","action":"#.utf8)
+        JSONValue.appendString(action, to: &out)
+        out.append(contentsOf: #","target":"#.utf8)
+        JSONValue.appendString(target, to: &out)
+        out.append(contentsOf: #","caller":"#.utf8)
+        JSONValue.appendString(caller, to: &out)
+        out.append(contentsOf: #","params":"#.utf8)
+        out.append(contentsOf: paramsJSON)
+        out.append(contentsOf: #","audit_id":"#.utf8)
+        JSONValue.appendString(auditID, to: &out)
+        out.append(contentsOf: #","nonce":""#.utf8)
+        out.append(contentsOf: jti.utf8)
+        out.append(contentsOf: #"","iss":"#.utf8)
+        JSONValue.appendString(issuer, to: &out)
+        out.append(contentsOf: #","iat":"#.utf8)
+        JSONValue.appendInteger(issuedAt, to: &out)
+        out.append(contentsOf: #","exp":"#.utf8)
+        JSONValue.appendInteger(expires, to: &out)
+        if let notBefore {
+            out.append(contentsOf: #","nbf":"#.utf8)
+            JSONValue.appendInteger(notBefore, to: &out)
+        }
+        out.append(contentsOf: #","jti":""#.utf8)
+        out.append(contentsOf: jti.utf8)
+        out.append(contentsOf: #"","sub":"#.utf8)
+        JSONValue.appendString(subject, to: &out)
+        if audience.count == 1 {
+            out.append(contentsOf: #","aud":"#.utf8)
+            JSONValue.appendString(audience[0], to: &out)
+        } else if audience.count > 1 {
+            out.append(contentsOf: #","aud":"#.utf8)
+            JSONValue.array(audience.map(JSONValue.string)).appendCanonical(to: &out)
+        }
+        out.append(contentsOf: #","params_sha256":""#.utf8)
+        out.append(contentsOf: paramsDigest.utf8)
+        out.append(UInt8(ascii: "\""))
+        if !delegationChain.isEmpty {
+            out.append(contentsOf: #","act":"#.utf8)
+            Self.act(caller: caller, chain: delegationChain).appendCanonical(to: &out)
+            out.append(contentsOf: #","delegation_chain":"#.utf8)
+            JSONValue.array(delegationChain.map(\.json)).appendCanonical(to: &out)
+        }
+        out.append(contentsOf: #","delegation_depth":"#.utf8)
+        JSONValue.appendInteger(Int64(delegationChain.count), to: &out)
+        if risk != nil || cumulativeRisk != nil {
+            out.append(contentsOf: #","risk":{"#.utf8)
+            if let risk {
+                out.append(contentsOf: #""class":"#.utf8)
+                JSONValue.appendString(risk, to: &out)
+            }
+            if let cumulativeRisk {
+                if risk != nil { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: #""cumulative":"#.utf8)
+                JSONValue.number(cumulativeRisk).appendCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        if let changeTicket {
+            out.append(contentsOf: #","ticket_id":"#.utf8)
+            JSONValue.appendString(changeTicket, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// `{"type":"execution-ticket","action":…}` with upstream's claims first, then ours. The reference for
+    /// ``appendPayload(to:paramsJSON:paramsDigest:)`` (tests compare the two).
     func payloadText(paramsText: String, paramsDigest: String) -> String {
         var out = #"{"type":"execution-ticket","action":"#
         out.reserveCapacity(512 + paramsText.utf8.count)
@@ -145,9 +216,26 @@ public struct TicketClaims: Sendable, Hashable {
         return value!
     }
 
+    /// Whether `hex` is ``paramsDigest(_:)`` of `params` (compared without writing the digest out as text).
+    static func paramsDigest(_ params: [String: JSONValue], is hex: String) -> Bool {
+        guard hex.utf8.count == 2 * SHA256.byteCount else { return false }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        JSONValue.object(params).appendCanonical(to: &bytes)
+        let digest = SHA256.hash(data: bytes)
+        var text = hex.utf8.makeIterator()
+        for b in digest {
+            guard text.next() == Hex.digits[Int(b >> 4)], text.next() == Hex.digits[Int(b & 0x0F)] else { return false }
+        }
+        return true
+    }
+
     /// The hex SHA-256 of `params`' canonical JSON.
     public static func paramsDigest(_ params: [String: JSONValue]) -> String {
-        Hex.encode(SHA256.hash(data: Array(JSONValue.object(params).canonicalText.utf8)))
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        JSONValue.object(params).appendCanonical(to: &bytes)
+        return Hex.encode(SHA256.hash(data: bytes))
     }
 }
 
@@ -197,16 +285,19 @@ public struct TicketIssuer: Sendable {
     public let ring: KeyRing
     public let settings: TicketSettings
     let signer: SigningKey
+    /// The signer's encoded header (the same for every ticket).
+    let headerSegment: [UInt8]
 
     public init(ring: KeyRing, settings: TicketSettings = TicketSettings()) throws(KeyError) {
         guard let signer = ring.signer else { throw KeyError("no ticket key able to sign (only public keys given)") }
         self.ring = ring
         self.settings = settings
         self.signer = signer
+        headerSegment = JWS.headerSegment(typ: TicketSettings.typ, key: signer)
     }
 
     public func issue(_ request: TicketRequest, now: Int64) throws(KeyError) -> ExecutionTicket {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SystemRandomPair()
         return try issue(request, now: now, using: &rng)
     }
 
@@ -214,8 +305,10 @@ public struct TicketIssuer: Sendable {
         -> ExecutionTicket
     {
         let jti = Hex.encode(withUnsafeBytes(of: (rng.next(), rng.next())) { Array($0) })
-        let paramsText = JSONValue.object(request.params).canonicalText
-        let digest = Hex.encode(SHA256.hash(data: Array(paramsText.utf8)))
+        var paramsJSON: [UInt8] = []
+        paramsJSON.reserveCapacity(128)
+        JSONValue.object(request.params).appendCanonical(to: &paramsJSON)
+        let digest = Hex.encode(SHA256.hash(data: paramsJSON))
         let claims = TicketClaims(
             issuer: settings.issuer, audience: settings.audience.map { [$0] } ?? [],
             subject: request.delegationChain.first?.agentID ?? request.caller, caller: request.caller,
@@ -223,8 +316,42 @@ public struct TicketIssuer: Sendable {
             target: request.target, params: request.params, paramsSHA256: digest, auditID: request.auditID,
             delegationChain: request.delegationChain, risk: request.risk, cumulativeRisk: request.cumulativeRisk,
             changeTicket: request.changeTicket)
-        let token = try JWS.sign(payload: claims.payloadText(paramsText: paramsText, paramsDigest: digest),
-                                 typ: TicketSettings.typ, with: signer)
+        var payload: [UInt8] = []
+        payload.reserveCapacity(480 + paramsJSON.count)
+        paramsJSON.withUnsafeBufferPointer { claims.appendPayload(to: &payload, paramsJSON: $0, paramsDigest: digest) }
+        let token = try payload.withUnsafeBufferPointer { bytes throws(KeyError) in
+            try JWS.sign(payload: bytes, headerSegment: headerSegment, with: signer)
+        }
         return ExecutionTicket(token: token, claims: claims)
+    }
+}
+
+/// The system's random number generator, read 128 bits at a time: a ticket's `jti` takes one `getrandom(2)` call
+/// on Linux (through `getentropy(3)`) instead of the two `SystemRandomNumberGenerator` makes (one per 64 bits).
+/// Same source, the kernel's CSPRNG, blocking until it is seeded; a failure falls back to
+/// `SystemRandomNumberGenerator`.
+struct SystemRandomPair: RandomNumberGenerator {
+    private var words: (UInt64, UInt64) = (0, 0)
+    private var available = 0
+
+    mutating func next() -> UInt64 {
+        if available == 0 {
+            #if os(Linux)
+            let got = withUnsafeMutableBytes(of: &words) { getentropy($0.baseAddress, $0.count) }
+            if got == 0 {
+                available = 2
+            } else {
+                var system = SystemRandomNumberGenerator()
+                words = (system.next(), system.next())
+                available = 2
+            }
+            #else
+            var system = SystemRandomNumberGenerator()
+            words = (system.next(), system.next())
+            available = 2
+            #endif
+        }
+        available -= 1
+        return available == 1 ? words.0 : words.1
     }
 }

@@ -24,6 +24,8 @@ public struct TicketVerifier: Sendable {
         self.ring = ring
         self.settings = settings
         self.replayGuard = replayGuard
+        knownHeaders = ring.keys.map { JWS.KnownHeader(segment: JWS.headerSegment(typ: TicketSettings.typ, key: $0), key: $0,
+                                                        typ: TicketSettings.typ) }
     }
 
     /// Verifies and consumes: the ticket is accepted once, then `replayed`. Needs a replay guard.
@@ -46,20 +48,59 @@ public struct TicketVerifier: Sendable {
 
     /// Verifies without consuming (inspection only: an executor must use ``verifyAndConsume(_:expect:now:)``).
     public func inspect(_ token: String, expect: TicketExpectation = .init(), now: Int64) throws(TokenError) -> TicketClaims {
-        let verified = try JWS.verify(token, ring: ring)
-        if case .string(let typ)? = verified.header["typ"], typ != TicketSettings.typ, typ.uppercased() != "JWT" {
+        let signed = try JWS.checkSignature(token, ring: ring, knownHeaders: knownHeaders)
+        guard Self.isUTF8(signed.payload) else { throw TokenError(.malformed, "payload is not UTF-8") }
+        // The payload is read straight into the claims' slots (no dictionary), as strictly as JWS.verify parses it.
+        let slots: [JSONValue?]?
+        do {
+            slots = try signed.payload.withUnsafeBufferPointer { bytes in
+                Result { () throws(JSONParser.Error) -> [JSONValue?]? in
+                    try JSONParser(maxDepth: JWS.payloadMaxDepth).parseMembers(bytes, names: TicketClaim.memberNames)
+                }
+            }.get()
+        } catch {
+            throw TokenError(.malformed, "payload is not valid JSON (\(error.message))")
+        }
+        guard let slots else { throw TokenError(.malformed, "payload is not a JSON object") }
+        return try check(typ: signed.typ, TicketClaimReader(slots: slots), expect: expect, now: now)
+    }
+
+    /// Header segments of tickets signed by the ring's keys, recognised without parsing.
+    let knownHeaders: [JWS.KnownHeader]
+
+    static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        // ASCII (every ticket this package issues) is checked eight bytes at a time, without decoding.
+        let ascii = bytes.withUnsafeBytes { raw in
+            var i = 0
+            while i + 8 <= raw.count {
+                if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+                i += 8
+            }
+            while i < raw.count {
+                if raw[i] >= 0x80 { return false }
+                i += 1
+            }
+            return true
+        }
+        return ascii || String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    /// The claim checks, on a verified token's header `typ` and payload claims.
+    func check(typ headerTyp: JSONValue?, _ r: TicketClaimReader, expect: TicketExpectation, now: Int64) throws(TokenError)
+        -> TicketClaims
+    {
+        if case .string(let typ)? = headerTyp, typ != TicketSettings.typ, typ.uppercased() != "JWT" {
             throw TokenError(.wrongType, "header typ '\(typ)' is not an execution ticket")
         }
-        let r = ClaimReader(verified.payload)
-        guard case .string(TicketSettings.type)? = r.claims["type"] else {
+        guard case .string(TicketSettings.type)? = r[.type] else {
             throw TokenError(.wrongType, "token is not an execution ticket (claim 'type' is not 'execution-ticket')")
         }
-        for name in ["action", "target", "caller", "audit_id", "nonce", "iss", "iat", "exp"] where !r.has(name) {
-            throw TokenError(.missingClaim, "token has no '\(name)' claim")
+        for claim in Self.required where !r.has(claim) {
+            throw TokenError(.missingClaim, "token has no '\(claim.name)' claim")
         }
-        let issuer = try r.string("iss")
+        let issuer = try r.string(.iss)
         guard issuer == settings.issuer else { throw TokenError(.wrongIssuer, "issuer '\(issuer)' is not '\(settings.issuer)'") }
-        let audience = try r.audience()
+        let audience = try ClaimReader.audience(r[.aud])
         if let expected = settings.audience {
             guard audience.contains(expected) else {
                 throw TokenError(.wrongAudience, audience.isEmpty ? "ticket has no audience; '\(expected)' expected"
@@ -68,43 +109,44 @@ public struct TicketVerifier: Sendable {
         } else if !audience.isEmpty {
             throw TokenError(.wrongAudience, "ticket names an audience \(audience) but none is configured")
         }
-        let exp = try r.date("exp")
-        let iat = try r.date("iat")
-        let nbf = try r.optionalDate("nbf")
+        let exp = try r.date(.exp)
+        let iat = try r.date(.iat)
+        let nbf = try r.optionalDate(.nbf)
         let leeway = settings.leewaySeconds
         guard now < exp + leeway else { throw TokenError(.expired, "ticket expired at \(Instant(secondsSinceEpoch: exp).iso8601)") }
         if let nbf, now + leeway < nbf {
             throw TokenError(.notYetValid, "ticket is not valid before \(Instant(secondsSinceEpoch: nbf).iso8601)")
         }
         guard iat <= now + leeway else { throw TokenError(.notYetValid, "ticket was issued in the future") }
-        let nonce = try r.string("nonce")
-        let jti = try r.optionalString("jti") ?? nonce
+        let nonce = try r.string(.nonce)
+        let jti = try r.optionalString(.jti) ?? nonce
         guard jti == nonce else { throw TokenError(.malformed, "'jti' and 'nonce' differ") }
         let params: [String: JSONValue]
-        switch r.claims["params"] {
+        switch r[.params] {
         case nil, .null?: params = [:]
         case .object(let p)?: params = p
         default: throw TokenError(.malformed, "claim 'params' is not an object")
         }
-        let digest = try r.optionalString("params_sha256")
-        if let digest, digest != TicketClaims.paramsDigest(params) {
+        let digest = try r.optionalString(.paramsSHA256)
+        if let digest, !TicketClaims.paramsDigest(params, is: digest) {
             throw TokenError(.paramsMismatch, "params_sha256 does not match the ticket's params")
         }
-        let caller = try r.string("caller")
-        let chain = try r.chain()
-        let subject = try r.optionalString("sub")
-        try r.checkChainConsistency(chain: chain, actor: caller, subject: subject)
+        let caller = try r.string(.caller)
+        let chain = try ClaimReader.chain(r[.delegationChain])
+        let subject = try r.optionalString(.sub)
+        try ClaimReader.checkChainConsistency(depth: r[.delegationDepth], act: r[.act], chain: chain, actor: caller,
+                                              subject: subject)
         var risk: String?
         var cumulative: Double?
-        if case .object(let o)? = r.claims["risk"] {
+        if case .object(let o)? = r[.risk] {
             risk = o["class"]?.stringValue
             cumulative = o["cumulative"]?.doubleValue
         }
         let claims = TicketClaims(
             issuer: issuer, audience: audience, subject: subject ?? caller, caller: caller, issuedAt: iat,
-            notBefore: nbf, expires: exp, jti: jti, action: try r.string("action"), target: try r.string("target"),
-            params: params, paramsSHA256: digest, auditID: try r.string("audit_id"), delegationChain: chain,
-            risk: risk, cumulativeRisk: cumulative, changeTicket: try r.optionalString("ticket_id"))
+            notBefore: nbf, expires: exp, jti: jti, action: try r.string(.action), target: try r.string(.target),
+            params: params, paramsSHA256: digest, auditID: try r.string(.auditID), delegationChain: chain,
+            risk: risk, cumulativeRisk: cumulative, changeTicket: try r.optionalString(.ticketID))
         if let action = expect.action, action != claims.action {
             throw TokenError(.actionMismatch, "ticket is for action '\(claims.action)', not '\(action)'")
         }
@@ -117,4 +159,6 @@ public struct TicketVerifier: Sendable {
         }
         return claims
     }
+
+    static let required: [TicketClaim] = [.action, .target, .caller, .auditID, .nonce, .iss, .iat, .exp]
 }

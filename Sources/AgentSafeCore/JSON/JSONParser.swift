@@ -35,6 +35,92 @@ public struct JSONParser: Sendable {
     }
 }
 
+/// The member names ``JSONParser/parseMembers(_:names:)`` keeps, each by its index. At most 64.
+public struct JSONMemberNames: Sendable {
+    public let names: [String]
+    /// The names' UTF-8, one after the other, and where each starts (`offsets[i]..<offsets[i + 1]`).
+    let bytes: [UInt8]
+    let offsets: [Int]
+    /// For each byte length up to 31, a bit per name of that length.
+    let byLength: [UInt64]
+    let asciiNames: Bool
+
+    public init(_ names: [String]) {
+        precondition(names.count <= 64, "at most 64 member names")
+        precondition(Set(names).count == names.count, "member names must differ")
+        self.names = names
+        var bytes: [UInt8] = []
+        var offsets = [0]
+        var byLength = [UInt64](repeating: 0, count: 32)
+        for (i, name) in names.enumerated() {
+            bytes += name.utf8
+            offsets.append(bytes.count)
+            if name.utf8.count < 32 { byLength[name.utf8.count] |= 1 << UInt64(i) }
+        }
+        self.bytes = bytes
+        self.offsets = offsets
+        self.byLength = byLength
+        asciiNames = bytes.allSatisfy { $0 < 0x80 }
+    }
+
+    /// The index of the name `key` (UTF-8) is equal to as a Swift `String` (so as a dictionary key), if any.
+    func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        var ascii = true
+        for b in key where b >= 0x80 {
+            ascii = false
+            break
+        }
+        if ascii && asciiNames {
+            // Swift compares strings by canonical equivalence; two ASCII strings are equivalent only when their
+            // bytes are equal.
+            if key.count < 32 {
+                var candidates = byLength[key.count]
+                while candidates != 0 {
+                    let i = candidates.trailingZeroBitCount
+                    candidates &= candidates - 1
+                    let start = offsets[i]
+                    var j = 0
+                    while j < key.count, bytes[start + j] == key[j] { j += 1 }
+                    if j == key.count { return i }
+                }
+                return nil
+            }
+            for i in names.indices where offsets[i + 1] - offsets[i] == key.count {
+                if bytes[offsets[i]..<offsets[i + 1]].elementsEqual(key) { return i }
+            }
+            return nil
+        }
+        // Rare: non-ASCII (e.g. U+212A KELVIN SIGN equals "K" as a String). Compare as a dictionary would.
+        let text = String(decoding: key, as: UTF8.self)
+        return names.firstIndex(of: text)
+    }
+}
+
+extension JSONParser {
+    /// Parses `bytes` (UTF-8 JSON text) exactly as strictly as ``parse(_:)``, but when it is an object, without
+    /// building a dictionary for its top level: a member whose name (escapes decoded) is one of `names` has its
+    /// value stored at that name's index of the result; any other member's value is parsed (so checked) and
+    /// dropped. Duplicate member names are refused as ``parse(_:)`` refuses them (names compared as `String`s).
+    ///
+    /// Returns `nil` when the text is valid JSON but not an object, and throws the error ``parse(_:)`` would throw
+    /// (same message and offset) when it is not valid JSON.
+    public func parseMembers(_ bytes: UnsafeBufferPointer<UInt8>, names: JSONMemberNames) throws(Error) -> [JSONValue?]? {
+        var reader = Reader(bytes: bytes, maxDepth: maxDepth)
+        reader.skipWhitespace()
+        guard reader.peek == UInt8(ascii: "{") else {
+            // Not an object: the general parser gives the same verdict (and error) as parse(_:).
+            _ = try reader.parseValue(depth: 0)
+            reader.skipWhitespace()
+            guard reader.index == bytes.count else { throw reader.error("unexpected data after the JSON value") }
+            return nil
+        }
+        let values = try reader.parseTopLevelObject(names: names)
+        reader.skipWhitespace()
+        guard reader.index == bytes.count else { throw reader.error("unexpected data after the JSON value") }
+        return values
+    }
+}
+
 extension JSONValue {
     /// Parses JSON text strictly (see ``JSONParser``).
     public static func parse(_ text: String) throws(JSONParser.Error) -> JSONValue {
@@ -120,6 +206,76 @@ private struct Reader {
             case UInt8(ascii: "}"):
                 index += 1
                 return .object(object)
+            default: throw error("expected ',' or '}' after an object member")
+            }
+        }
+    }
+
+    /// ``parseObject(depth:)`` at depth 1 (the top level), members stored by slot instead of in a dictionary.
+    /// Checks in the same order as ``parseObject(depth:)`` so that the first error is the same one.
+    mutating func parseTopLevelObject(names: JSONMemberNames) throws(JSONParser.Error) -> [JSONValue?] {
+        let depth = 1
+        guard depth <= maxDepth else { throw error("JSON nested deeper than \(maxDepth) levels") }
+        index += 1
+        var values = [JSONValue?](repeating: nil, count: names.names.count)
+        var seen: UInt64 = 0
+        var others: Set<String> = []
+        skipWhitespace()
+        if peek == UInt8(ascii: "}") {
+            index += 1
+            return values
+        }
+        while true {
+            skipWhitespace()
+            guard peek == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyOffset = index
+            // The key's bytes: straight from the input when it has no escape, else decoded.
+            var keyStart = index + 1
+            var keyEnd = keyStart
+            while keyEnd < bytes.count, bytes[keyEnd] != UInt8(ascii: "\""), bytes[keyEnd] != UInt8(ascii: "\\"),
+                bytes[keyEnd] >= 0x20
+            {
+                keyEnd += 1
+            }
+            var decodedKey: String?
+            if keyEnd < bytes.count, bytes[keyEnd] == UInt8(ascii: "\"") {
+                index = keyEnd + 1
+            } else {
+                decodedKey = try parseString()
+                keyStart = 0
+                keyEnd = 0
+            }
+            skipWhitespace()
+            guard peek == UInt8(ascii: ":") else { throw error("expected ':' after an object key") }
+            index += 1
+            skipWhitespace()
+            let value = try parseValue(depth: depth)
+            var keySlot: Int?
+            if var decodedKey {
+                keySlot = decodedKey.withUTF8 { names.index(of: $0) }
+            } else {
+                keySlot = names.index(of: UnsafeBufferPointer(rebasing: bytes[keyStart..<keyEnd]))
+            }
+            if let s = keySlot {
+                let bit: UInt64 = 1 << UInt64(s)
+                if seen & bit != 0 {
+                    let key = decodedKey ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[keyStart..<keyEnd]), as: UTF8.self)
+                    throw JSONParser.Error(message: "duplicate key \"\(key)\"", offset: keyOffset)
+                }
+                seen |= bit
+                values[s] = value
+            } else {
+                let key = decodedKey ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[keyStart..<keyEnd]), as: UTF8.self)
+                if !others.insert(key).inserted {
+                    throw JSONParser.Error(message: "duplicate key \"\(key)\"", offset: keyOffset)
+                }
+            }
+            skipWhitespace()
+            switch peek {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"):
+                index += 1
+                return values
             default: throw error("expected ',' or '}' after an object member")
             }
         }
