@@ -224,6 +224,20 @@ struct AWSExecutorOfflineTests {
         withExtendedLifetime(listener) {}
     }
 
+    @Test func anEndpointThatRefusesConnectionsFailsWithinTheDeadline() async throws {
+        let port = try MotoServer.freePort()  // nothing listens there
+        let executor = AWSExecutor(endpoint: URL(string: "http://127.0.0.1:\(port)")!)
+        let request = try AWSFixtures.request(
+            "ec2-stop-instance", ["instance_id": "i-01234567", "region": "eu-west-1"], timeout: .seconds(1))
+        let started = ContinuousClock.now
+        let out = await executor.execute(request)
+        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(out.status == .timeout || out.status == .failure)
+        #expect(out.error?.contains("ec2 StopInstances") == true, "\(out.error ?? "")")
+        #expect(!(out.error ?? "").contains(AWSFixtures.secretKey))
+        print("refused connection: \(out.status): \(out.error ?? "")")
+    }
+
     @Test func awsErrorAnswersBecomeOneClearLine() {
         func response(_ status: Int, _ body: String, headers: [(String, String)] = []) -> AWSResponse {
             AWSResponse(status: status, headers: headers.map { (name: $0.0, value: $0.1) }, body: Array(body.utf8), truncated: false)

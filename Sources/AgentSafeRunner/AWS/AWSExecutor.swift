@@ -289,7 +289,10 @@ extension AWSExecutor {
             throw ExecutorError("timeout", "\(what) timed out after \(context.request.timeout)")
         } catch {
             if NIODeadline.now() >= context.deadline {
-                throw ExecutorError("timeout", "\(what) timed out after \(context.request.timeout)")
+                // A connection that keeps failing is retried until the deadline, then fails with the last error.
+                throw ExecutorError(
+                    "timeout",
+                    "\(what) timed out after \(context.request.timeout) (last error: \(context.scrub(String(describing: error))))")
             }
             throw ExecutorError("io", "\(what) to \(endpoint.origin) failed: \(context.scrub(String(describing: error)))")
         }
