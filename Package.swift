@@ -101,7 +101,7 @@ let package = Package(
             name: "AgentSafeServer",
             dependencies: [
                 "AgentSafeCore", "AgentSafeConfig", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit",
-                "AgentSafeShipping", "AgentSafeControl",
+                "AgentSafeShipping", "AgentSafeControl", "AgentSafeRunner",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,6 +124,7 @@ let package = Package(
                 "AgentSafeAudit",
                 "AgentSafeServer",
                 "AgentSafeShipping",
+                "AgentSafeRunner",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

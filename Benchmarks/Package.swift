@@ -27,6 +27,7 @@ let suites: [(name: String, products: [String])] = [
     ("TicketBenchmarks", ["AgentSafeCore", "AgentSafeTickets", "AgentSafeStore"]),
     ("AuditBenchmarks", ["AgentSafeCore", "AgentSafeAudit"]),
     ("ControlBenchmarks", ["AgentSafeCore", "AgentSafeControl"]),
+    ("RunnerBenchmarks", ["AgentSafeCore", "AgentSafeRunner", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit"]),
 ]
 
 for suite in suites {

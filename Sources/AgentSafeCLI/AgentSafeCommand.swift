@@ -15,7 +15,7 @@ struct AgentSafeCommand: AsyncParsableCommand {
         subcommands: [
             CheckCommand.self, ExplainCommand.self, ValidateCommand.self, TestCommand.self, LintCommand.self,
             ListActionsCommand.self, InitCommand.self, KeysCommand.self, TicketCommand.self, TokenCommand.self,
-            AuditCommand.self, ServeCommand.self, ApprovalsCommand.self,
+            AuditCommand.self, ServeCommand.self, ApprovalsCommand.self, RunCommand.self, RollbackCommand.self,
         ]
     )
 }

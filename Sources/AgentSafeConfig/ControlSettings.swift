@@ -5,7 +5,8 @@ import Foundation
 public struct ApprovalsConfig: Sendable, Hashable {
     /// Seconds a pending request waits before it resolves as `expired` (upstream's default: one hour).
     public var ttlSeconds = 3600
-    /// Seconds an approved request's ticket may still be fetched (then `expired`).
+    /// Seconds after approval during which the requester may fetch the ticket (then `fetch_window_passed`; the
+    /// request stays `approved`).
     public var fetchWindowSeconds = 3600
     /// Named human approvers, each with a bearer token in a file the agent can't read.
     public var approvers: [Approver] = []

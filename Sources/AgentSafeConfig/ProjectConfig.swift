@@ -31,6 +31,9 @@ public struct ProjectConfig: Sendable {
     /// `dlp:`; `nil` when absent (no scanning).
     public var dlp: DLPConfig?
     public var changeTickets = ChangeTicketsConfig()
+    /// `executors:` and `vault:` (the runner).
+    public var executors = ExecutorsConfig()
+    public var vault: VaultConfig?
     /// Line of `signing_key` (for errors about it).
     public var signingKeyLine = 1
 
@@ -45,6 +48,7 @@ public struct ProjectConfig: Sendable {
     static let keys = [
         "registry", "policies", "inventory", "audit_log", "signing_key", "issuer", "rate_limit", "cumulative_risk",
         "compat", "risk", "tickets", "identity", "state", "audit", "server", "approvals", "dlp", "change_tickets",
+        "executors", "vault",
     ]
 
     /// Finds `agent-safe.yaml` in `directory` or the nearest parent (upstream's discovery rule).
@@ -135,6 +139,8 @@ public struct ProjectConfig: Sendable {
         if let n = f.present("approvals") { decodeApprovals(n, ctx: ctx) }
         if let n = f.present("dlp") { decodeDLP(n, ctx: ctx) }
         if let n = f.present("change_tickets") { decodeChangeTickets(n, ctx: ctx) }
+        if let n = f.present("executors") { decodeExecutors(n, ctx: ctx) }
+        if let n = f.present("vault") { decodeVault(n, ctx: ctx) }
         if audit?.path != nil, let n = f.present("audit_log") {
             ctx.report(.invalidValue, n, "audit_log", "both audit_log and audit.path are set; keep one (audit_log is upstream's alias)")
         }

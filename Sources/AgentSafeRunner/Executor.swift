@@ -142,8 +142,8 @@ public struct ExecutionOutput: Sendable, Hashable {
     }
 }
 
-/// An executor error with a stable code (`unsupported_action`, `missing_param`, `credential_required`,
-/// `api_error`, `timeout`, `io`).
+/// An executor error with a stable code (`unsupported_action`, `missing_param`, `invalid_param`,
+/// `credential_required`, `api_error`, `timeout`, `io`).
 public struct ExecutorError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: String
     public var message: String

@@ -106,14 +106,16 @@ public final class Runner: Sendable {
     public let defaultTimeout: Duration
     public let maxTimeout: Duration
 
+    /// `planners`: the executors a dry run asks for their plan (default: `executors`); they need not be enabled,
+    /// since a plan sends nothing.
     public init(actions: [ActionDefinition], inventory: Inventory = .empty, verifier: TicketVerifier, executors: [any Executor],
-                vault: (any CredentialVault)?, audit: any AuditSink, redactor: AuditRedactor? = nil,
+                planners: [any Executor]? = nil, vault: (any CredentialVault)?, audit: any AuditSink, redactor: AuditRedactor? = nil,
                 defaultTimeout: Duration = .seconds(300), maxTimeout: Duration = .seconds(3600)) {
         self.actions = Dictionary(actions.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         self.inventory = inventory
         self.verifier = verifier
         self.executors = executors
-        self.dryRunExecutor = DryRunExecutor(planners: executors)
+        self.dryRunExecutor = DryRunExecutor(planners: planners ?? executors)
         self.vault = vault
         self.audit = audit
         self.redactor = redactor

@@ -56,8 +56,13 @@ final class Controls: Sendable {
             fingerprint: { redactor.digest(.string($0)) })
         let now = Date().timeIntervalSince1970
         do {
-            for entry in try ledgerStore.load(since: now - ledger.retention) {
-                if !ledger.record(entry, now: now) { break }
+            var skipped = 0
+            for entry in try ledgerStore.load(since: now - ledger.retention) where !ledger.record(entry, now: now) {
+                skipped += 1
+            }
+            if skipped > 0 {
+                logger.warning("risk ledger at capacity while restoring; entries of principals beyond it were skipped",
+                               metadata: ["skipped": "\(skipped)"])
             }
         } catch {
             logger.error("risk ledger could not be read from the state store; scores start empty", metadata: ["error": "\(error)"])

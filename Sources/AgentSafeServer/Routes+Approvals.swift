@@ -97,7 +97,10 @@ extension Routes {
         // An approver (or admin) sees the request; it never receives the ticket.
         if approver(request, runtime: runtime) != nil {
             guard let r = try store({ try $0.get(id) }) else { throw notFound(id) }
-            return json(.object(["approval": ApprovalJSON.summary(r), "ticket_status": .string(Self.ticketStatus(r))]))
+            let window = Int64(runtime.snapshot.config.approvals.fetchWindowSeconds)
+            let passed = r.status == .approved && r.ticketIssuedAt == nil && (r.resolvedAt ?? 0) + window < Int64(Date().timeIntervalSince1970)
+            return json(.object(["approval": ApprovalJSON.summary(r),
+                                 "ticket_status": .string(passed ? "fetch_window_passed" : Self.ticketStatus(r))]))
         }
         // The requester: its identity must be the one that asked (in open mode the 128-bit id is the capability).
         let caller = try self.caller(request, body: try BodyFields([:], allowed: [], strict: false), runtime: runtime)
@@ -176,16 +179,6 @@ extension Routes {
         case .notPending(let status):
             throw Problem(.conflict, "approval_not_pending", "Not pending", "approval request \(id) is already \(status.rawValue)")
         case .resolved(let r):
-            if approve, let ledger = runtime.ledger {
-                // Only what was allowed counts: an approved request joins its principal's ledger now.
-                let entry = LedgerEntry(id: r.id, principal: r.principal, at: Double(now), action: r.action, target: r.target,
-                                        namespace: r.target.flatMap { runtime.snapshot.inventory[$0]?.labels["namespace"] }
-                                            ?? r.params["namespace"]?.stringValue,
-                                        keys: ledger.keys(of: r.params), risk: r.effectiveRisk,
-                                        score: ledger.policy.score(r.effectiveRisk))
-                ledger.record(entry, now: Double(now))
-                try? sidecar.controls.ledgerStore.append(entry)
-            }
             do {
                 _ = try await sidecar.audit.append(Self.approvalEvent(
                     r, type: .approvalResolved, decision: approve ? .allow : .deny,
@@ -195,6 +188,20 @@ extension Routes {
                 sidecar.logger.error("approval resolution not audited", metadata: ["approval": "\(id)", "error": "\(error)"])
                 throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable",
                               "the resolution is stored but could not be audited; check the audit log")
+            }
+            if approve, let ledger = runtime.ledger {
+                // Only what was allowed counts: an approved request joins its principal's ledger now.
+                let entry = LedgerEntry(id: r.id, principal: r.principal, at: Double(now), action: r.action, target: r.target,
+                                        namespace: r.target.flatMap { runtime.snapshot.inventory[$0]?.labels["namespace"] }
+                                            ?? r.params["namespace"]?.stringValue,
+                                        keys: ledger.keys(of: r.params), risk: r.effectiveRisk,
+                                        score: ledger.policy.score(r.effectiveRisk))
+                if ledger.record(entry, now: Double(now)) {
+                    try? sidecar.controls.ledgerStore.append(entry)
+                } else {
+                    sidecar.logger.warning("risk ledger at capacity: an approved request of a new principal is not counted",
+                                           metadata: ["approval": "\(id)", "principal": "\(r.principal)"])
+                }
             }
             sidecar.metrics.approval(approve ? "approved" : "denied")
             return json(.object(["approval": ApprovalJSON.summary(r)]))

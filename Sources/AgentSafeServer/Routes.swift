@@ -20,7 +20,7 @@ struct Routes: Sendable {
         "/.well-known/jwks.json": [.get], "/v1/delegations": [.post], "/v1/actions": [.get], "/v1/actions/:name": [.get],
         "/v1/policies": [.get], "/v1/admin/reload": [.post], "/healthz": [.get, .head], "/readyz": [.get, .head], "/metrics": [.get],
         "/openapi.yaml": [.get],
-    ].merging(approvalPaths) { a, _ in a }
+    ].merging(approvalPaths) { a, _ in a }.merging(executePaths) { a, _ in a }
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/check") { request, context in try await self.check(request, context) }
@@ -55,6 +55,7 @@ struct Routes: Sendable {
                                 principals: self.sidecar.runtime.ledger?.trackedPrincipals ?? 0))))
         }
         registerApprovals(on: router)
+        registerExecute(on: router)
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
@@ -238,7 +239,13 @@ struct Routes: Sendable {
         }
         d.decision = decision
         if issueTicket, decision.result == .allow {
-            d.ticket = try issue(decision, req, runtime: runtime, now: now, cumulative: d.assessment?.total)
+            do {
+                d.ticket = try issue(decision, req, runtime: runtime, now: now, cumulative: d.assessment?.total)
+            } catch {
+                // No decision is given: take the ledger entry back.
+                Self.takeBack([d], runtime: runtime)
+                throw error
+            }
         }
         return d
     }
@@ -268,17 +275,19 @@ struct Routes: Sendable {
 
     /// Audits a decision and waits until it is durable: nothing is answered before its record exists.
     /// A `require_approval` becomes a durable approval request first (its id is in the audit line).
-    func record(_ d: inout Decided, runtime: Runtime) async throws {
+    /// `requestApproval: false` (a refused all-or-nothing plan) records a `require_approval` step without creating
+    /// an approval request: the plan as a whole was refused, so none of its steps may later run on its own.
+    func record(_ d: inout Decided, runtime: Runtime, requestApproval: Bool = true) async throws {
         let params = sidecar.redactor.redact(d.storedParams, action: runtime.actions[d.request.action])
         let controls = sidecar.controls
         let now = Int64(Date().timeIntervalSince1970)
-        if d.decision.result == .requireApproval {
+        if d.decision.result == .requireApproval, requestApproval {
             let caller = d.request.caller
             let aggregate = runtime.snapshot.config.cumulativeRisk?.aggregate ?? .root
             let approval = ApprovalRequest(
                 id: ApprovalRequest.newID(), auditID: d.decision.auditID, action: d.decision.action, target: d.decision.target,
                 caller: d.decision.caller, principal: Controls.principal(caller, aggregate: aggregate),
-                callerRoles: caller?.roles ?? [], delegationChain: caller?.delegationChain.map(\.agentID) ?? [], params: params,
+                callerRoles: caller?.roles ?? [], delegationChain: caller?.verifiedChain.map(\.agentID) ?? [], params: params,
                 riskClass: d.decision.riskClass, effectiveRisk: d.decision.effectiveRisk, policyMatched: d.decision.policyMatched,
                 reason: d.decision.reason, code: d.decision.code.rawValue, changeTicket: d.request.ticketID,
                 correlationID: d.request.correlationID, cumulativeRisk: d.assessment?.total, createdAt: now,
@@ -426,7 +435,15 @@ struct Routes: Sendable {
                 for i in decided.indices { decided[i].assessment?.entry = nil }
             }
         }
-        for i in decided.indices { try await record(&decided[i], runtime: runtime) }
+        for i in decided.indices {
+            do {
+                try await record(&decided[i], runtime: runtime, requestApproval: !allOrNothing)
+            } catch {
+                // The steps not recorded were never given: their ledger entries go too.
+                Self.takeBack(Array(decided[(i + 1)...]), runtime: runtime)
+                throw error
+            }
+        }
         return json(.object(["result": .string(worst.rawValue), "all_or_nothing": .bool(allOrNothing),
                              "steps": .array(decided.map(body))]))
     }

@@ -1,6 +1,7 @@
 import AgentSafeAudit
 import AgentSafeConfig
 import AgentSafeControl
+import AgentSafeRunner
 import AgentSafeCore
 import AgentSafeShipping
 import AgentSafeStore
@@ -54,6 +55,10 @@ final class Runtime: Sendable {
     let dlp: DLPSetup?
     /// Approver bearer tokens → approver names (`approvals.approvers`), read at load.
     let approverTokens: [(token: [UInt8], name: String)]
+    /// The runner's executors (`executors.enabled`), the planners of dry runs, and the credential vault.
+    let executors: [any Executor]
+    let planners: [any Executor]
+    let vault: (any CredentialVault)?
 
     init(snapshot: Snapshot, tokens: TokenSetup, keyNote: String?, ledger: RiskLedger? = nil) throws {
         self.snapshot = snapshot
@@ -67,6 +72,9 @@ final class Runtime: Sendable {
         self.keyNote = keyNote
         self.ledger = ledger
         self.dlp = DLPSetup(snapshot.config.dlp)
+        self.executors = RunnerSetup.executors(snapshot.config)
+        self.planners = RunnerSetup.planners(snapshot.config)
+        self.vault = RunnerSetup.vault(snapshot.config)
         var approvers: [(token: [UInt8], name: String)] = []
         for a in snapshot.config.approvals.approvers {
             guard let data = FileManager.default.contents(atPath: a.tokenFile) else {

@@ -73,21 +73,20 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
                 WHERE id = ? AND status = 'pending' AND expires_at >= ?
                 """, arguments: [approve ? "approved" : "denied", now, approver, reason, id, now])
             let changed = db.changesCount == 1
-            if !changed { try Self.expire(db, id: id, now: now) }
             guard let request = try Self.fetch(db, id) else { return .notFound }
-            return changed ? .resolved(request) : .notPending(request.status)
+            return changed ? .resolved(request) : .notPending(Self.shown(request, now: now).status)
         }
     }
 
     public func claimTicket(_ id: String, now: Int64, fetchWindowSeconds: Int64) throws -> TicketClaim {
         try queue.write { db in
-            try Self.expire(db, id: id, now: now)
             try db.execute(sql: """
                 UPDATE approvals SET ticket_issued_at = ?
                 WHERE id = ? AND status = 'approved' AND ticket_issued_at IS NULL AND resolved_at + ? >= ?
                 """, arguments: [now, id, fetchWindowSeconds, now])
             let claimed = db.changesCount == 1
-            guard let request = try Self.fetch(db, id) else { return .notFound }
+            guard let fetched = try Self.fetch(db, id) else { return .notFound }
+            let request = Self.shown(fetched, now: now)
             if claimed { return .claimed(request) }
             switch request.status {
             case .approved:
@@ -124,10 +123,13 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
 
     // MARK: - Rows
 
-    /// Expires one request if it is due (the sweeper audits it; this keeps a resolve or fetch from acting on it).
-    static func expire(_ db: Database, id: String, now: Int64) throws {
-        try db.execute(sql: "UPDATE approvals SET status = 'expired', resolved_at = ?, resolved_by = 'system' WHERE id = ? AND status = 'pending' AND expires_at < ?",
-                       arguments: [now, id, now])
+    /// A pending request past its expiry, as callers see it: `expired`. Only ``expireDue(now:)`` changes the row,
+    /// so that every expiry is returned to the caller that audits it.
+    static func shown(_ r: ApprovalRequest, now: Int64) -> ApprovalRequest {
+        guard r.status == .pending, r.expiresAt < now else { return r }
+        var out = r
+        out.status = .expired
+        return out
     }
 
     static func fetch(_ db: Database, _ id: String) throws -> ApprovalRequest? {

@@ -241,11 +241,7 @@ struct MalformedYAMLTests {
     func refused(_ c: MalformedCase) throws {
         try withTemporaryDirectory { root in
             try Project.write(c.files, into: root)
-            let clock = ContinuousClock()
-            let start = clock.now
             let result = Project.load(root)
-            let elapsed = clock.now - start
-            #expect(elapsed < .seconds(10), "\(c.name) took \(elapsed)")
             let error: ConfigLoadError
             switch result {
             case .success(let snapshot):

@@ -173,7 +173,6 @@ struct AWSExecutorOfflineTests {
         #expect(out.status == .refused)
         #expect(out.error?.hasPrefix("credential_required: ec2-stop-instance needs a resolved aws credential") == true)
         #expect(out.calls.isEmpty)
-        #expect(ContinuousClock.now - started < .seconds(2))
         await #expect(throws: ExecutorError("credential_required", "ec2-stop-instance needs a resolved aws credential and the request has none (ambient credentials are off)")) {
             try await executor.state(request)
         }
@@ -210,7 +209,6 @@ struct AWSExecutorOfflineTests {
         let elapsed = ContinuousClock.now - started
         #expect(out.status == .timeout)
         #expect(out.error?.hasPrefix("timeout: ec2 StopInstances timed out after") == true, "\(out.error ?? "")")
-        #expect(elapsed < .seconds(5), "took \(elapsed)")
         #expect(!text(out.calls).contains(AWSFixtures.secretKey) && !text(out.calls).contains(AWSFixtures.sessionToken))
         do {
             _ = try await executor.state(request)
@@ -231,7 +229,6 @@ struct AWSExecutorOfflineTests {
             "ec2-stop-instance", ["instance_id": "i-01234567", "region": "eu-west-1"], timeout: .seconds(1))
         let started = ContinuousClock.now
         let out = await executor.execute(request)
-        #expect(ContinuousClock.now - started < .seconds(4))
         #expect(out.status == .timeout || out.status == .failure)
         #expect(out.error?.contains("ec2 StopInstances") == true, "\(out.error ?? "")")
         #expect(!(out.error ?? "").contains(AWSFixtures.secretKey))

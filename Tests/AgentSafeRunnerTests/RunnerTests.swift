@@ -222,3 +222,56 @@ struct CredentialTests {
         }
     }
 }
+
+@Suite("Runner: rollback plans from the audit log")
+struct RollbackTests {
+    @Test func anExecutedScaleIsUndoneFromItsCapturedBeforeState() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rollback-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var action = RunnerTests.scale
+        action.reversible = true
+        action.rollbackAction = "scale-deployment"
+        action.rollbackParams = ["namespace": .init(origin: .params, field: "namespace"),
+                                 "deployment": .init(origin: .params, field: "deployment"),
+                                 "replicas": .init(origin: .beforeState, field: "replicas")]
+        let (_, key) = KeyFile.generate(.hs256)
+        let ring = try KeyRing([key])
+        let log = try AuditLog(AuditLogOptions(path: dir + "/audit.jsonl", durability: .none))
+        let runner = Runner(actions: [action], verifier: TicketVerifier(ring: ring, replayGuard: InMemoryReplayGuard()),
+                            executors: [RecordingExecutor()], vault: RevokingVault(), audit: log)
+        let ticket = try TicketIssuer(ring: ring).issue(TicketRequest(
+            action: "scale-deployment", target: "dev/web", caller: "bot", params: RunnerTests.params, auditID: "evt-decision"),
+            now: Int64(Date().timeIntervalSince1970))
+        let result = await runner.run(RunRequest(token: ticket.token, params: RunnerTests.params))
+        #expect(result.status == .success)
+        log.close()
+        let events = AuditReader(files: [dir + "/audit.jsonl"]).map(\.value)
+        let actions = ["scale-deployment": action]
+        // By the execution's id, or by the decision's.
+        for id in [result.auditID, "evt-decision"] {
+            let plan = try RollbackPlanner.plan(id: id, events: events, actions: actions)
+            #expect(plan.action == "scale-deployment" && plan.target == "dev/web" && plan.caller == "bot")
+            #expect(plan.params == ["namespace": "web", "deployment": "web", "replicas": 2])
+            #expect(plan.request["correlation_id"]?.stringValue == result.auditID)
+        }
+        // Nothing executed under another id; an irreversible action; a missing before-state.
+        #expect(throws: RollbackPlanner.Failure.self) { try RollbackPlanner.plan(id: "evt-other", events: events, actions: actions) }
+        var irreversible = action
+        irreversible.reversible = false
+        #expect(throws: RollbackPlanner.Failure.self) {
+            try RollbackPlanner.plan(id: result.auditID, events: events, actions: ["scale-deployment": irreversible])
+        }
+        let withoutState = events.filter { $0["event_type"] != "state_capture" }
+        #expect(throws: RollbackPlanner.Failure.self) { try RollbackPlanner.plan(id: result.auditID, events: withoutState, actions: actions) }
+        // A redacted source must be given explicitly.
+        let redacted = events.map { e -> JSONValue in
+            guard e["event_type"] == "execution", case .object(var o) = e else { return e }
+            o["params"] = ["namespace": "hmac-sha256:00", "deployment": "web", "replicas": 5]
+            return .object(o)
+        }
+        #expect(throws: RollbackPlanner.Failure.self) { try RollbackPlanner.plan(id: result.auditID, events: redacted, actions: actions) }
+        let given = try RollbackPlanner.plan(id: result.auditID, events: redacted, actions: actions, overrides: ["namespace": "web"])
+        #expect(given.params["namespace"] == "web")
+    }
+}

@@ -134,6 +134,8 @@ struct ControlTests {
             let plan = try await client.post("/v1/check-plan", #"{"all_or_nothing":true,"steps":[\#(step),\#(step),\#(step),\#(step)]}"#).json
             #expect(plan["result"] == "require_approval")
             #expect(plan["steps"]?.arrayValue?.map { $0["result"]?.stringValue } == ["allow", "allow", "allow", "require_approval"])
+            // A refused plan asks for no approval: none of its steps may later run on its own.
+            #expect(plan["steps"]?.arrayValue?.allSatisfy { $0["approval"] == nil } == true)
             // Nothing of the refused plan runs, so nothing counts.
             let after = try await client.get("/v1/callers/bot").json
             #expect(after["cumulative_risk"]?["score"] == .integer(0))

@@ -220,7 +220,7 @@ struct OperationsTests {
         let problem = try #require(schemas["Problem"] as? [String: Any])
         let code = try #require((problem["properties"] as? [String: Any])?["code"] as? [String: Any])
         let documented = Set(try #require(code["enum"] as? [String]))
-        let sources = ["Routes.swift", "Routes+Approvals.swift", "Controls.swift", "Body.swift", "Problem.swift"].map {
+        let sources = ["Routes.swift", "Routes+Approvals.swift", "Routes+Execute.swift", "Controls.swift", "Body.swift", "Problem.swift"].map {
             (try? String(contentsOf: Self.repoRoot.appendingPathComponent("Sources/AgentSafeServer/\($0)"), encoding: .utf8)) ?? ""
         }.joined()
         // Literal codes: Problem(…, "code", …), .unauthorized("code", …), .forbidden("code", …), .invalid("code", …).
