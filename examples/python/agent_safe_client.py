@@ -232,6 +232,15 @@ class AgentSafeClient:
         return TicketCheck(valid=bool(o.get("valid")), code=o.get("code", ""), message=o.get("message", ""),
                            consumed=bool(o.get("consumed", False)), claims=o.get("claims"), raw=o)
 
+    def execute(self, token: str, params: JSON, action: Optional[str] = None, target: Optional[str] = None,
+                dry_run: bool = False, timeout_seconds: Optional[int] = None) -> JSON:
+        """POST /v1/execute: the sidecar's runner verifies **and consumes** the ticket, checks that `params` are the
+        ticket's, and runs the action (or, with `dry_run`, returns the calls it would make). The answer's `status` is
+        success, failure, timeout, refused or dry_run, with a stable `code` (docs/executors.md)."""
+        body = _compact({"token": token, "params": params, "action": action, "target": target,
+                         "dry_run": dry_run or None, "timeout_seconds": timeout_seconds})
+        return self._request("POST", "/v1/execute", body)
+
     def jwks(self) -> JSON:
         """GET /.well-known/jwks.json: the public ticket keys (ES256), for verifying tickets elsewhere."""
         return self._request("GET", "/.well-known/jwks.json")
