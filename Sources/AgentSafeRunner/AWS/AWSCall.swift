@@ -1,3 +1,4 @@
+import AgentSafeCore
 import AgentSafeAWS
 import Crypto
 import Foundation
@@ -110,25 +111,11 @@ struct JSONObjectText: Sendable {
         add(key, rawJSON: "[" + strings.map(Self.quoted).joined(separator: ",") + "]")
     }
 
+    /// A JSON string literal (the same escaping as every other JSON this package writes).
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        var out = ""
+        JSONValue.string(s).appendCompact(to: &out)
+        return out
     }
 }
 
