@@ -25,9 +25,11 @@ public struct CredentialError: Error, Sendable, Hashable, CustomStringConvertibl
 /// Renders `{{ params.x }}` in an action's credential scope, refusing any value that could widen it.
 ///
 /// A substituted value must be non-empty, at most 256 bytes, and free of wildcards (`*`, `?`, `[`, `]`),
-/// template and policy-variable syntax (`{`, `}`, `$`), ARN and list separators (`:`, `,`), whitespace and
-/// control characters, and `..`; a `/` is allowed only when the placeholder ends its string (it can then only
-/// narrow a resource path). A reference to a param the request doesn't have is an error, not left verbatim.
+/// template and policy-variable syntax (`{`, `}`, `$`), list separators (`,`), whitespace and control characters,
+/// and `..`. An ARN separator `:` is allowed only when the placeholder is its whole string (a value that is a
+/// whole ARN, like a policy ARN, can't jump into another field of a template's ARN), and a `/` only when the
+/// placeholder ends its string (it can then only narrow a resource path). A reference to a param the request
+/// doesn't have is an error, not left verbatim.
 public enum ScopeTemplate {
     public static func render(_ fields: [String: JSONValue], params: [String: JSONValue]) throws(CredentialError) -> [String: JSONValue] {
         var out: [String: JSONValue] = [:]
@@ -64,6 +66,7 @@ public enum ScopeTemplate {
             }
             let name = String(expression.dropFirst(7))
             let atEnd = rest[close.upperBound...].isEmpty
+            let whole = atEnd && result.isEmpty && rest.startIndex == open.lowerBound
             let text: String
             switch params[name] {
             case .string(let s)?: text = s
@@ -74,7 +77,7 @@ public enum ScopeTemplate {
             default:
                 throw CredentialError("scope_widening", "credentials.fields.\(path): param '\(name)' must be a string, integer or boolean")
             }
-            try check(text, name: name, path: path, slashAllowed: atEnd)
+            try check(text, name: name, path: path, slashAllowed: atEnd, colonAllowed: whole)
             result += text
             rest = rest[close.upperBound...]
         }
@@ -82,7 +85,7 @@ public enum ScopeTemplate {
         return result
     }
 
-    static func check(_ value: String, name: String, path: String, slashAllowed: Bool) throws(CredentialError) {
+    static func check(_ value: String, name: String, path: String, slashAllowed: Bool, colonAllowed: Bool) throws(CredentialError) {
         func refuse(_ why: String) -> CredentialError {
             CredentialError("scope_widening", "param '\(name)' can't be used in credentials.fields.\(path): \(why)")
         }
@@ -93,7 +96,8 @@ public enum ScopeTemplate {
             switch scalar {
             case "*", "?", "[", "]": throw refuse("it contains the wildcard '\(scalar)'")
             case "{", "}", "$": throw refuse("it contains template or policy-variable syntax '\(scalar)'")
-            case ":", ",": throw refuse("it contains the separator '\(scalar)'")
+            case ":" where !colonAllowed: throw refuse("it contains the separator ':' inside a larger template")
+            case ",": throw refuse("it contains the separator ','")
             case "/" where !slashAllowed: throw refuse("it contains '/' where a path separator would widen the scope")
             default:
                 if scalar.properties.isWhitespace || scalar.value < 0x20 || scalar.value == 0x7F {

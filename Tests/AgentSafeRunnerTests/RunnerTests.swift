@@ -190,6 +190,16 @@ struct CredentialTests {
             try ScopeTemplate.render(["r": "arn:aws:s3:::{{ params.bucket }}/x"], params: ["bucket": "a/b"])
         }
         #expect(throws: CredentialError.self) { try ScopeTemplate.render(["r": "{{ params.missing }}"], params: [:]) }
+        // A whole ARN as the whole field is fine (iam-attach-role-policy's policy_arn); never a wildcard in it.
+        let arn = try ScopeTemplate.render(["resources": ["{{ params.policy_arn }}"]],
+                                           params: ["policy_arn": "arn:aws:iam::aws:policy/service-role/ReadOnly"])
+        #expect(arn["resources"] == ["arn:aws:iam::aws:policy/service-role/ReadOnly"])
+        #expect(throws: CredentialError.self) {
+            try ScopeTemplate.render(["resources": ["{{ params.policy_arn }}"]], params: ["policy_arn": "arn:aws:iam::aws:policy/*"])
+        }
+        #expect(throws: CredentialError.self) {
+            try ScopeTemplate.render(["resources": ["arn:aws:iam::*:role/{{ params.role }}"]], params: ["role": "x:y"])
+        }
         #expect(throws: CredentialError.self) { try ScopeTemplate.render(["r": "{{ env.HOME }}"], params: [:]) }
     }
 
