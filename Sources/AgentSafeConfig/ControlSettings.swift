@@ -8,6 +8,11 @@ public struct ApprovalsConfig: Sendable, Hashable {
     /// Seconds after approval during which the requester may fetch the ticket (then `fetch_window_passed`; the
     /// request stays `approved`).
     public var fetchWindowSeconds = 3600
+    /// Pending requests one caller may have at once; beyond it a request that needs approval is denied
+    /// (`approvals_pending_limit`). The same request asked again reuses its pending request and counts once.
+    public var maxPendingPerCaller = 100
+    /// Days resolved requests are kept in the store before they are deleted (the audit log keeps their history).
+    public var retentionDays = 30
     /// Named human approvers, each with a bearer token in a file the agent can't read.
     public var approvers: [Approver] = []
     public var notifiers: [Notifier] = []
@@ -66,13 +71,24 @@ public struct ChangeTicketsConfig: Sendable, Hashable {
 
 extension ProjectConfig {
     mutating func decodeApprovals(_ node: YAMLNode, ctx: DecodeContext) {
-        guard let f = ctx.mapping(node, "approvals", allowed: ["ttl_seconds", "fetch_window_seconds", "approvers", "notifiers"])
+        guard let f = ctx.mapping(node, "approvals", allowed: ["ttl_seconds", "fetch_window_seconds", "max_pending_per_caller",
+                                                               "retention_days", "approvers", "notifiers"])
         else { return }
         var a = ApprovalsConfig()
         for (key, kp) in [("ttl_seconds", \ApprovalsConfig.ttlSeconds), ("fetch_window_seconds", \.fetchWindowSeconds)] {
             guard let n = f.present(key), let v = ctx.int(n, f.path(key)) else { continue }
             if (1...7 * 86_400).contains(v) { a[keyPath: kp] = v } else {
                 ctx.report(.invalidValue, n, f.path(key), "must be 1 … 604800 seconds (7 days), got \(v)")
+            }
+        }
+        if let n = f.present("max_pending_per_caller"), let v = ctx.int(n, f.path("max_pending_per_caller")) {
+            if (1...100_000).contains(v) { a.maxPendingPerCaller = v } else {
+                ctx.report(.invalidValue, n, f.path("max_pending_per_caller"), "must be 1 … 100000, got \(v)")
+            }
+        }
+        if let n = f.present("retention_days"), let v = ctx.int(n, f.path("retention_days")) {
+            if (1...3650).contains(v) { a.retentionDays = v } else {
+                ctx.report(.invalidValue, n, f.path("retention_days"), "must be 1 … 3650, got \(v)")
             }
         }
         if let n = f.present("approvers"), let items = ctx.sequence(n, f.path("approvers")) {

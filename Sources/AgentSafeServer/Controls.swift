@@ -232,10 +232,15 @@ struct ControlsService: Service {
                         if Task.isCancelled { break }
                         await sidecar.expireApprovals()
                         let now = Date().timeIntervalSince1970
+                        prunes += 1
                         if let ledger = sidecar.runtime.ledger {
                             ledger.sweep(now: now)
-                            prunes += 1
                             if prunes % 12 == 0 { _ = try? sidecar.controls.ledgerStore.prune(before: now - ledger.retention) }
+                        }
+                        // Resolved approval requests leave the store after approvals.retention_days (hourly).
+                        if prunes % 720 == 1 {
+                            let days = Int64(sidecar.runtime.snapshot.config.approvals.retentionDays)
+                            _ = try? sidecar.controls.approvals.prune(resolvedBefore: Int64(now) - days * 86_400)
                         }
                     }
                 }

@@ -143,6 +143,8 @@ struct Routes: Sendable {
         var assessment: RiskAssessment?
         var dlpFindings: [DLPFinding] = []
         var approval: ApprovalRequest?
+        /// Whether `approval` was created for this decision (not a pending one reused).
+        var approvalIsNew = false
     }
 
     /// Seconds on a monotonic clock, for the rate limiter (immune to wall-clock steps).
@@ -269,7 +271,10 @@ struct Routes: Sendable {
         if !d.dlpFindings.isEmpty {
             extra["dlp"] = .array(d.dlpFindings.map { .object(["detector": .string($0.detector.rawValue), "path": .string($0.path)]) })
         }
-        if let approval = d.approval { extra["approval_id"] = .string(approval.id) }
+        if let approval = d.approval {
+            extra["approval_id"] = .string(approval.id)
+            if !d.approvalIsNew { extra["approval_reused"] = true }
+        }
         return extra
     }
 
@@ -284,7 +289,7 @@ struct Routes: Sendable {
         if d.decision.result == .requireApproval, requestApproval {
             let caller = d.request.caller
             let aggregate = runtime.snapshot.config.cumulativeRisk?.aggregate ?? .root
-            let approval = ApprovalRequest(
+            var approval = ApprovalRequest(
                 id: ApprovalRequest.newID(), auditID: d.decision.auditID, action: d.decision.action, target: d.decision.target,
                 caller: d.decision.caller, principal: Controls.principal(caller, aggregate: aggregate),
                 callerRoles: caller?.roles ?? [], delegationChain: caller?.verifiedChain.map(\.agentID) ?? [], params: params,
@@ -292,17 +297,34 @@ struct Routes: Sendable {
                 reason: d.decision.reason, code: d.decision.code.rawValue, changeTicket: d.request.ticketID,
                 correlationID: d.request.correlationID, cumulativeRisk: d.assessment?.total, createdAt: now,
                 expiresAt: now + Int64(runtime.snapshot.config.approvals.ttlSeconds))
-            do { try controls.approvals.create(approval) } catch {
+            // The same request asked again (a retrying agent) waits on the pending one.
+            approval.fingerprint = sidecar.redactor.digest(.object([
+                "caller": .string(approval.caller), "action": .string(approval.action),
+                "target": approval.target.map(JSONValue.string) ?? .null, "params": .object(params),
+                "ticket_id": approval.changeTicket.map(JSONValue.string) ?? .null,
+            ]))
+            let limit = runtime.snapshot.config.approvals.maxPendingPerCaller
+            let outcome: ApprovalCreation
+            do { outcome = try controls.approvals.createOrReuse(approval, maxPendingPerCaller: limit, now: now) } catch {
                 sidecar.logger.error("approval store write failed; decision withheld", metadata: ["error": "\(error)"])
                 throw Problem(.serviceUnavailable, "approvals_unavailable", "Approvals unavailable",
                               "the approval request could not be stored, so the decision is not given")
             }
-            d.approval = approval
+            switch outcome {
+            case .created(let created):
+                d.approval = created
+                d.approvalIsNew = true
+            case .existing(let existing):
+                d.approval = existing
+            case .limitReached(let pending):
+                Self.raise(&d.decision, to: .deny, code: .approvalsPendingLimit,
+                           reason: "Caller '\(d.decision.caller)' already has \(pending) pending approval requests (the limit is \(limit)); wait for them to be resolved")
+            }
         }
         var events = [AuditEvent.decision(d.decision, request: d.request, params: params, jti: d.ticket?.jti,
                                           cumulativeRisk: d.assessment.map { Int64($0.total.rounded()) },
                                           extra: Self.controlContext(d))]
-        if let approval = d.approval {
+        if let approval = d.approval, d.approvalIsNew {
             events.append(Self.approvalEvent(approval, type: .approvalRequested, decision: .requireApproval,
                                              reason: "approval requested: \(approval.reason)", now: now))
         }
@@ -312,7 +334,7 @@ struct Routes: Sendable {
         } catch {
             sidecar.logger.error("audit append failed; decision withheld", metadata: ["error": "\(error)"])
             if let entry = d.assessment?.entry { runtime.ledger?.remove(principal: entry.principal, id: entry.id) }
-            if let approval = d.approval {
+            if let approval = d.approval, d.approvalIsNew {
                 _ = try? controls.approvals.resolve(approval.id, approve: false, by: "system",
                                                     reason: "the decision could not be audited", now: now)
             }
@@ -324,7 +346,7 @@ struct Routes: Sendable {
                 sidecar.logger.error("risk ledger entry not persisted (kept in memory)", metadata: ["error": "\(error)"])
             }
         }
-        if let approval = d.approval {
+        if let approval = d.approval, d.approvalIsNew {
             controls.notifier.enqueue(approval, notifiers: runtime.snapshot.config.approvals.notifiers)
         }
         sidecar.metrics.decision(d.decision.result.rawValue)
@@ -376,7 +398,8 @@ struct Routes: Sendable {
         if let a = d.assessment { o["cumulative_risk"] = Self.assessmentJSON(a) }
         if let approval = d.approval {
             o["approval"] = .object(["id": .string(approval.id),
-                                     "expires_at": .string(Instant(secondsSinceEpoch: approval.expiresAt).iso8601)])
+                                     "expires_at": .string(Instant(secondsSinceEpoch: approval.expiresAt).iso8601),
+                                     "reused": .bool(!d.approvalIsNew)])
         }
         if !d.dlpFindings.isEmpty {
             o["dlp"] = .array(d.dlpFindings.map { .object(["detector": .string($0.detector.rawValue), "path": .string($0.path)]) })

@@ -33,10 +33,49 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
                 CREATE INDEX approvals_created ON approvals(created_at);
                 """)
         }
+        migrator.registerMigration("v2-approval-fingerprints") { db in
+            try db.execute(sql: """
+                ALTER TABLE approvals ADD COLUMN fingerprint TEXT;
+                CREATE INDEX approvals_fingerprint ON approvals(fingerprint, status);
+                CREATE INDEX approvals_caller_status ON approvals(caller, status);
+                CREATE INDEX approvals_resolved ON approvals(resolved_at);
+                """)
+        }
         try migrator.migrate(queue)
     }
 
-    static let columns = "id, status, created_at, expires_at, resolved_at, resolved_by, resolution_reason, ticket_issued_at, ticket_jti, body"
+    public func createOrReuse(_ r: ApprovalRequest, maxPendingPerCaller: Int, now: Int64) throws -> ApprovalCreation {
+        var body = ""
+        Self.body(r).appendCompact(to: &body)
+        return try queue.write { db in
+            if let fingerprint = r.fingerprint,
+                let id = try String.fetchOne(db, sql: """
+                    SELECT id FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at >= ?
+                    ORDER BY created_at DESC LIMIT 1
+                    """, arguments: [fingerprint, now]),
+                let existing = try Self.fetch(db, id)
+            {
+                return .existing(existing)
+            }
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM approvals WHERE caller = ? AND status = 'pending' AND expires_at >= ?",
+                                           arguments: [r.caller, now]) ?? 0
+            if pending >= maxPendingPerCaller { return .limitReached(pending: pending) }
+            try db.execute(sql: """
+                INSERT INTO approvals(id, status, caller, created_at, expires_at, body, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [r.id, r.status.rawValue, r.caller, r.createdAt, r.expiresAt, body, r.fingerprint])
+            return .created(r)
+        }
+    }
+
+    @discardableResult
+    public func prune(resolvedBefore before: Int64) throws -> Int {
+        try queue.write { db in
+            try db.execute(sql: "DELETE FROM approvals WHERE status != 'pending' AND resolved_at < ?", arguments: [before])
+            return db.changesCount
+        }
+    }
+
+    static let columns = "id, status, created_at, expires_at, resolved_at, resolved_by, resolution_reason, ticket_issued_at, ticket_jti, body, fingerprint"
 
     public func create(_ r: ApprovalRequest) throws {
         var body = ""
@@ -171,6 +210,7 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
         r.resolutionReason = row["resolution_reason"]
         r.ticketIssuedAt = row["ticket_issued_at"]
         r.ticketJTI = row["ticket_jti"]
+        r.fingerprint = row["fingerprint"]
         return r
     }
 }

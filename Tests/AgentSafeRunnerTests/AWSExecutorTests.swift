@@ -168,7 +168,6 @@ struct AWSExecutorOfflineTests {
         let executor = AWSExecutor(endpoint: listener.url)
         let request = try AWSFixtures.request(
             "ec2-stop-instance", ["instance_id": "i-01234567", "region": "eu-west-1"], credential: nil, timeout: .seconds(5))
-        let started = ContinuousClock.now
         let out = await executor.execute(request)
         #expect(out.status == .refused)
         #expect(out.error?.hasPrefix("credential_required: ec2-stop-instance needs a resolved aws credential") == true)
@@ -204,9 +203,7 @@ struct AWSExecutorOfflineTests {
         let request = try AWSFixtures.request(
             "ec2-stop-instance", ["instance_id": "i-01234567", "region": "eu-west-1"],
             credential: AWSFixtures.credential(token: AWSFixtures.sessionToken), timeout: .milliseconds(500))
-        let started = ContinuousClock.now
         let out = await executor.execute(request)
-        let elapsed = ContinuousClock.now - started
         #expect(out.status == .timeout)
         #expect(out.error?.hasPrefix("timeout: ec2 StopInstances timed out after") == true, "\(out.error ?? "")")
         #expect(!text(out.calls).contains(AWSFixtures.secretKey) && !text(out.calls).contains(AWSFixtures.sessionToken))
@@ -227,7 +224,6 @@ struct AWSExecutorOfflineTests {
         let executor = AWSExecutor(endpoint: URL(string: "http://127.0.0.1:\(port)")!)
         let request = try AWSFixtures.request(
             "ec2-stop-instance", ["instance_id": "i-01234567", "region": "eu-west-1"], timeout: .seconds(1))
-        let started = ContinuousClock.now
         let out = await executor.execute(request)
         #expect(out.status == .timeout || out.status == .failure)
         #expect(out.error?.contains("ec2 StopInstances") == true, "\(out.error ?? "")")

@@ -253,6 +253,31 @@ struct ControlTests {
         #expect(audit.contains("approved by alice: change CHG-1 reviewed"))
     }
 
+    @Test func aRetriedRequestWaitsOnItsPendingApprovalAndPendingRequestsAreBounded() async throws {
+        let project = try Project(.init(extra: "approvals:\n  max_pending_per_caller: 2\n"))
+        defer { project.remove() }
+        try await project.withApp { client in
+            let first = try await client.post("/v1/check", Bodies.scaleProdDeployer).json
+            let again = try await client.post("/v1/check", Bodies.scaleProdDeployer).json
+            let id = try #require(first["approval"]?["id"]?.stringValue)
+            #expect(again["approval"]?["id"]?.stringValue == id)
+            #expect(first["approval"]?["reused"] == false && again["approval"]?["reused"] == true)
+            // Other params: another request; then the limit of 2 pending requests is reached.
+            func scale(_ n: Int) -> String {
+                #"{"action":"scale-deployment","target":"prod/web","caller":{"agent_id":"deploy-bot","roles":["deployer"]},"params":{"namespace":"web","deployment":"web","replicas":\#(n)}}"#
+            }
+            #expect(try await client.post("/v1/check", scale(4)).json["result"] == "require_approval")
+            let third = try await client.post("/v1/check", scale(5)).json
+            #expect(third["result"] == "deny" && third["code"] == "approvals_pending_limit")
+            #expect(third["approval"] == nil)
+            // Asking again for a pending one still answers with it.
+            #expect(try await client.post("/v1/check", scale(4)).json["result"] == "require_approval")
+        }
+        let audit = try String(contentsOfFile: project.auditPath, encoding: .utf8)
+        #expect(audit.components(separatedBy: #""event_type":"approval_requested""#).count - 1 == 2)
+        #expect(audit.contains(#""approval_reused":true"#))
+    }
+
     @Test func anExpiredApprovalYieldsNoTicket() async throws {
         let base = try Project()
         defer { base.remove() }

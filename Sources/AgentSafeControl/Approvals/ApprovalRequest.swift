@@ -41,6 +41,9 @@ public struct ApprovalRequest: Sendable, Hashable {
     public var resolvedAt: Int64?
     public var resolvedBy: String?
     public var resolutionReason: String?
+    /// Identifies the same request asked again (caller, action, target, params, change ticket), so a retrying
+    /// agent waits on one request instead of flooding the approvers.
+    public var fingerprint: String?
     /// When the execution ticket was handed out (once).
     public var ticketIssuedAt: Int64?
     public var ticketJTI: String?
@@ -103,6 +106,15 @@ public enum ApprovalResolution: Sendable, Hashable {
     case notPending(ApprovalStatus)
 }
 
+/// The outcome of asking for an approval.
+public enum ApprovalCreation: Sendable, Hashable {
+    case created(ApprovalRequest)
+    /// The same request (same fingerprint) is already pending: that one is the answer.
+    case existing(ApprovalRequest)
+    /// The caller already has this many pending requests (the configured limit).
+    case limitReached(pending: Int)
+}
+
 /// The outcome of fetching an approved request's ticket.
 public enum TicketClaim: Sendable, Hashable {
     /// This caller is the one that gets the ticket; record its jti with ``ApprovalStore/attachTicket(id:jti:)``.
@@ -121,6 +133,12 @@ public enum TicketClaim: Sendable, Hashable {
 /// claim its ticket.
 public protocol ApprovalStore: Sendable {
     func create(_ request: ApprovalRequest) throws
+    /// In one transaction: the pending request with the same fingerprint if there is one, else — unless the caller
+    /// already has `maxPendingPerCaller` pending requests — the new request.
+    func createOrReuse(_ request: ApprovalRequest, maxPendingPerCaller: Int, now: Int64) throws -> ApprovalCreation
+    /// Deletes approved, denied and expired requests resolved before `before`; returns how many.
+    @discardableResult
+    func prune(resolvedBefore before: Int64) throws -> Int
     func get(_ id: String) throws -> ApprovalRequest?
     /// Newest first.
     func list(status: ApprovalStatus?, limit: Int) throws -> [ApprovalRequest]

@@ -46,6 +46,8 @@ public enum DecisionCode: String, Sendable, Hashable, Codable {
     case riskLedgerAtCapacity = "risk_ledger_at_capacity"
     case dlp
     case invalidChangeTicket = "invalid_change_ticket"
+    /// The caller has too many pending approval requests (`approvals.max_pending_per_caller`).
+    case approvalsPendingLimit = "approvals_pending_limit"
 }
 
 /// A rise in risk that applied to one request.
