@@ -124,7 +124,10 @@ struct KubectlExecutorTests {
             #expect(checks.allSatisfy { !$0.advisory })
             let before = try await kube.executor.state(request)
             #expect(before == ["generation": 4, "observed_generation": 4, "available_replicas": 2])
+            let started = ContinuousClock.now
             let output = await kube.executor.execute(request)
+            // A figure for docs/performance.md, printed, never asserted.
+            print("kubectl round trip (restart-deployment against the fake API server): \(ContinuousClock.now - started)")
             #expect(output.status == .success, "\(output.error ?? "")")
             #expect(output.output.contains("restarted"))
             let patches = fake.calls.filter { $0.method == "PATCH" && $0.path == FakeKubeAPI.deploymentPath }
