@@ -96,6 +96,10 @@ struct BodyFields {
 }
 
 func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-    Response(status: status, headers: [.contentType: "application/json"],
-             body: ResponseBody(byteBuffer: ByteBuffer(string: value.canonicalText)))
+    // Written as bytes (the canonical text, without building a String first).
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(2048)
+    value.appendCanonical(to: &bytes)
+    return Response(status: status, headers: [.contentType: "application/json"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
 }

@@ -25,6 +25,10 @@ final class Controls: Sendable {
     let notifier: ApprovalNotifier
     /// Keyed fingerprints of parameter values for chain rules (the audit redaction key: no value is kept).
     let redactor: AuditRedactor
+    /// Ledger entries are written to `ledger.sqlite` behind the request, in order, off the request path; the
+    /// in-memory ledger already holds them, and shutdown waits for the queue (``drainLedger()``).
+    let ledgerQueue = DispatchQueue(label: "agent-safe.ledger-store")
+    let logger: Logger
 
     init(config: ProjectConfig, redactor: AuditRedactor, logger: Logger) throws {
         if let r = config.rateLimit {
@@ -40,7 +44,21 @@ final class Controls: Sendable {
         ledgerStore = try SQLiteRiskLedgerStore(path: config.stateDirectory + "/ledger.sqlite", durabilityFull: full)
         notifier = ApprovalNotifier(logger: logger)
         self.redactor = redactor
+        self.logger = logger
     }
+
+    /// Persists a recorded ledger entry behind the request.
+    func persist(_ entry: LedgerEntry) {
+        let store = ledgerStore, logger = self.logger
+        ledgerQueue.async {
+            do { try store.append(entry) } catch {
+                logger.error("risk ledger entry not persisted (kept in memory)", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Waits until every entry handed to ``persist(_:)`` is written.
+    func drainLedger() { ledgerQueue.sync {} }
 
     /// A ledger for one runtime, filled from the state store (so a restart or a reload keeps the scores).
     func makeLedger(_ snapshot: Snapshot, logger: Logger) -> RiskLedger? {
@@ -250,6 +268,7 @@ struct ControlsService: Service {
         } onGracefulShutdown: {
             notifier.finish()
         }
+        sidecar.controls.drainLedger()
     }
 
     static func send(_ n: ApprovalsConfig.Notifier, _ body: Data) async -> Bool {

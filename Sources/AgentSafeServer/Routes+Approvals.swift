@@ -197,7 +197,7 @@ extension Routes {
                                         keys: ledger.keys(of: r.params), risk: r.effectiveRisk,
                                         score: ledger.policy.score(r.effectiveRisk))
                 if ledger.record(entry, now: Double(now)) {
-                    try? sidecar.controls.ledgerStore.append(entry)
+                    sidecar.controls.persist(entry)
                 } else {
                     sidecar.logger.warning("risk ledger at capacity: an approved request of a new principal is not counted",
                                            metadata: ["approval": "\(id)", "principal": "\(r.principal)"])

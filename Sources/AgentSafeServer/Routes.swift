@@ -305,7 +305,10 @@ struct Routes: Sendable {
             ]))
             let limit = runtime.snapshot.config.approvals.maxPendingPerCaller
             let outcome: ApprovalCreation
-            do { outcome = try controls.approvals.createOrReuse(approval, maxPendingPerCaller: limit, now: now) } catch {
+            let store = controls.approvals, candidate = approval
+            do {
+                outcome = try await Blocking.run { try store.createOrReuse(candidate, maxPendingPerCaller: limit, now: now) }
+            } catch {
                 sidecar.logger.error("approval store write failed; decision withheld", metadata: ["error": "\(error)"])
                 throw Problem(.serviceUnavailable, "approvals_unavailable", "Approvals unavailable",
                               "the approval request could not be stored, so the decision is not given")
@@ -341,11 +344,7 @@ struct Routes: Sendable {
             throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable",
                           "the decision could not be recorded, so it is not given")
         }
-        if let entry = d.assessment?.entry {
-            do { try controls.ledgerStore.append(entry) } catch {
-                sidecar.logger.error("risk ledger entry not persisted (kept in memory)", metadata: ["error": "\(error)"])
-            }
-        }
+        if let entry = d.assessment?.entry { controls.persist(entry) }
         if let approval = d.approval, d.approvalIsNew {
             controls.notifier.enqueue(approval, notifiers: runtime.snapshot.config.approvals.notifiers)
         }
@@ -493,9 +492,15 @@ struct Routes: Sendable {
         let verifier = TicketVerifier(ring: runtime.tokens.ticketRing, settings: runtime.ticketVerifierSettings,
                                       replayGuard: sidecar.replay)
         let now = Int64(Date().timeIntervalSince1970)
-        let result = Result { () throws(TokenError) in
-            consume ? try verifier.verifyAndConsume(token, expect: expect, now: now) : try verifier.inspect(token, expect: expect, now: now)
+        let expectation = expect
+        let check = { @Sendable () -> Result<TicketClaims, TokenError> in
+            Result { () throws(TokenError) in
+                consume ? try verifier.verifyAndConsume(token, expect: expectation, now: now)
+                    : try verifier.inspect(token, expect: expectation, now: now)
+            }
         }
+        // Consuming writes to SQLite: off the cooperative threads.
+        let result = consume ? try await Blocking.run(check) : check()
         switch result {
         case .success(let claims):
             sidecar.metrics.verification(consume ? "consumed" : "valid")

@@ -48,21 +48,23 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
         var body = ""
         Self.body(r).appendCompact(to: &body)
         return try queue.write { db in
+            // Cached statements: compiled once per connection, not per request.
             if let fingerprint = r.fingerprint,
-                let id = try String.fetchOne(db, sql: """
+                let id = try String.fetchOne(db.cachedStatement(sql: """
                     SELECT id FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at >= ?
                     ORDER BY created_at DESC LIMIT 1
-                    """, arguments: [fingerprint, now]),
+                    """), arguments: [fingerprint, now]),
                 let existing = try Self.fetch(db, id)
             {
                 return .existing(existing)
             }
-            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM approvals WHERE caller = ? AND status = 'pending' AND expires_at >= ?",
-                                           arguments: [r.caller, now]) ?? 0
+            let pending = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT COUNT(*) FROM approvals WHERE caller = ? AND status = 'pending' AND expires_at >= ?"),
+                arguments: [r.caller, now]) ?? 0
             if pending >= maxPendingPerCaller { return .limitReached(pending: pending) }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO approvals(id, status, caller, created_at, expires_at, body, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [r.id, r.status.rawValue, r.caller, r.createdAt, r.expiresAt, body, r.fingerprint])
+                """).execute(arguments: [r.id, r.status.rawValue, r.caller, r.createdAt, r.expiresAt, body, r.fingerprint])
             return .created(r)
         }
     }
@@ -172,7 +174,7 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
     }
 
     static func fetch(_ db: Database, _ id: String) throws -> ApprovalRequest? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM approvals WHERE id = ?", arguments: [id]).flatMap(request)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM approvals WHERE id = ?"), arguments: [id]).flatMap(request)
     }
 
     static func body(_ r: ApprovalRequest) -> JSONValue {
