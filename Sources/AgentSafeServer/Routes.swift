@@ -368,7 +368,8 @@ struct Routes: Sendable {
             correlationID: r.auditID, ticketID: r.changeTicket, context: .object(context))
     }
 
-    static func assessmentJSON(_ a: RiskAssessment, brief: Bool = false) -> JSONValue {
+    /// `contributions`: how many of the most recent contributing actions to list (`brief` lists none).
+    static func assessmentJSON(_ a: RiskAssessment, brief: Bool = false, contributions limit: Int = 20) -> JSONValue {
         var o: [String: JSONValue] = [
             "principal": .string(a.principal), "score": .number(a.total), "before": .number(a.before),
             "added": .number(a.added), "escalation_threshold": .number(a.escalationThreshold),
@@ -383,7 +384,7 @@ struct Routes: Sendable {
             })
         }
         if !brief {
-            o["contributions"] = .array(a.contributions.map { c in
+            o["contributions"] = .array(a.contributions.prefix(limit).map { c in
                 .object(["audit_id": .string(c.id), "action": .string(c.action), "target": c.target.map(JSONValue.string) ?? .null,
                          "at": .string(Instant(secondsSinceEpoch: Int64(c.at)).iso8601), "score": .number(c.score)])
             })
@@ -394,7 +395,9 @@ struct Routes: Sendable {
     func body(_ d: Decided) -> JSONValue {
         guard case .object(var o) = d.decision.jsonValue else { return d.decision.jsonValue }
         if let ticket = d.ticket { o["ticket"] = ticket.summaryJSON }
-        if let a = d.assessment { o["cumulative_risk"] = Self.assessmentJSON(a) }
+        // A decision lists the 5 most recent contributions (all counted in contributing_actions; GET /v1/callers/{id}
+        // lists 20).
+        if let a = d.assessment { o["cumulative_risk"] = Self.assessmentJSON(a, contributions: 5) }
         if let approval = d.approval {
             o["approval"] = .object(["id": .string(approval.id),
                                      "expires_at": .string(Instant(secondsSinceEpoch: approval.expiresAt).iso8601),
