@@ -132,6 +132,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // What several test targets share (a moto server with signed fixture calls); not a product.
+        .target(
+            name: "AgentSafeTestSupport",
+            dependencies: [
+                "AgentSafeAWS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/AgentSafeTestSupport"
+        ),
         .testTarget(name: "AgentSafeCoreTests", dependencies: ["AgentSafeCore"]),
         .testTarget(name: "AgentSafeConfigTests", dependencies: ["AgentSafeConfig", "AgentSafeCore"]),
         .testTarget(name: "AgentSafeTicketsTests", dependencies: ["AgentSafeTickets", "AgentSafeCore"]),
@@ -150,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "AgentSafeShippingTests",
             dependencies: [
-                "AgentSafeShipping",
+                "AgentSafeShipping", "AgentSafeTestSupport",
                 "AgentSafeAWS",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -165,7 +176,7 @@ let package = Package(
             name: "AgentSafeRunnerTests",
             dependencies: [
                 "AgentSafeRunner", "AgentSafeCore", "AgentSafeTickets", "AgentSafeAWS", "AgentSafeAudit", "AgentSafeConfig",
-                "AgentSafeStore",
+                "AgentSafeStore", "AgentSafeTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -30,7 +30,9 @@ public struct AuditRedactor: Sendable {
     }
 
     public func digest(_ value: JSONValue) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(value.canonicalText.utf8), using: key)
+        var bytes: [UInt8] = []
+        value.appendCanonical(to: &bytes)  // the canonical text's bytes, without the String
+        let mac = HMAC<SHA256>.authenticationCode(for: bytes, using: key)
         return "hmac-sha256:" + Hex.encode(mac)
     }
 

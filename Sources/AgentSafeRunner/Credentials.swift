@@ -109,18 +109,7 @@ public enum ScopeTemplate {
 }
 
 /// Makes a credential id: `cred-` and 24 hex digits.
-func newCredentialID() -> String {
-    var rng = SystemRandomNumberGenerator()
-    let hex = Array("0123456789abcdef".utf8)
-    var bytes = Array("cred-".utf8)
-    var word = rng.next()
-    for i in 0..<24 {
-        if i == 16 { word = rng.next() }
-        bytes.append(hex[Int(word & 0xF)])
-        word >>= 4
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}
+func newCredentialID() -> String { EventID.random(prefix: "cred-", hexDigits: 24) }
 
 /// Credentials from a JSON file that only the runner can read (mode 0600 or stricter is required):
 /// `{"kubernetes": {"kubeconfig": "/path", "context": "prod"}, "aws": {"access_key_id": "…", "secret_access_key": "…"}}`.

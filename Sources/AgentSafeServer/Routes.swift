@@ -585,15 +585,13 @@ struct Routes: Sendable {
         guard let admin = sidecar.adminToken else {
             throw Problem.forbidden("admin_disabled", "no admin token is configured (server.admin_token_file); send SIGHUP to reload")
         }
-        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+        guard let given = bearer(request) else {
             throw Problem.unauthorized("admin_token_required", "this endpoint needs the admin bearer token")
         }
-        let given = Array(header.dropFirst(7).trimmingCharacters(in: .whitespaces).utf8)
-        let expected = Array(admin.utf8)
         // Constant-time comparison; an agent identity token is never an admin token.
-        var diff = given.count ^ expected.count
-        for i in 0..<min(given.count, expected.count) { diff |= Int(given[i] ^ expected[i]) }
-        guard diff == 0 else { throw Problem.forbidden("admin_token_invalid", "the admin token is not valid") }
+        guard ConstantTime.equal(given, Array(admin.utf8)) else {
+            throw Problem.forbidden("admin_token_invalid", "the admin token is not valid")
+        }
         do {
             let fresh = try await sidecar.reload(trigger: "POST /v1/admin/reload")
             return json(.object(["reloaded": true, "digest": .string(fresh.snapshot.digest),

@@ -24,19 +24,7 @@ public final class SQLiteReplayStore: ReplayGuard, @unchecked Sendable {
     public init(path: String, durability: Durability = .normal, pruneEvery: Int = 256) throws {
         self.path = path
         self.pruneEvery = max(1, pruneEvery)
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.journalMode = .wal
-        let synchronous = durability == .full ? "FULL" : "NORMAL"
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
-        queue = try DatabaseQueue(path: path, configuration: configuration)
-        // SQLite creates its -wal and -shm files with the database's mode.
-        _ = chmod(path, 0o600)
+        queue = try StateFile.open(path: path, synchronousFull: durability == .full)
         try Self.migrator.migrate(queue)
         _ = try queue.write { db in try Self.prune(db, now: Int64(Date().timeIntervalSince1970), limit: nil) }
     }

@@ -1,6 +1,7 @@
 import AgentSafeAWS
 import AgentSafeConfig
 import AgentSafeCore
+import AgentSafeTestSupport
 import Foundation
 import NIOHTTP1
 import Testing

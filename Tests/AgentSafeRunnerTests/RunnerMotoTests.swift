@@ -2,6 +2,7 @@ import AgentSafeAWS
 import AgentSafeAudit
 import AgentSafeCore
 import AgentSafeRunner
+import AgentSafeTestSupport
 import AgentSafeTickets
 import Foundation
 import Testing

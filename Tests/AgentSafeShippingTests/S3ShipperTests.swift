@@ -1,4 +1,5 @@
 import AgentSafeAWS
+import AgentSafeTestSupport
 import Foundation
 import Testing
 

@@ -76,19 +76,7 @@ public struct ApprovalRequest: Sendable, Hashable {
     }
 
     /// A fresh request id: `apr-` and 128 random bits in hex.
-    public static func newID() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let hex = Array("0123456789abcdef".utf8)
-        var bytes = Array("apr-".utf8)
-        for _ in 0..<2 {
-            var word = rng.next()
-            for _ in 0..<16 {
-                bytes.append(hex[Int(word & 0xF)])
-                word >>= 4
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    public static func newID() -> String { EventID.random(prefix: "apr-", hexDigits: 32) }
 
     /// `true` for a well-formed request id (checked before any lookup).
     public static func isValidID(_ id: String) -> Bool {

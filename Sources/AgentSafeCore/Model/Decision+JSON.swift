@@ -36,18 +36,24 @@ public enum EventID {
     }
 
     public static func random(using rng: inout some RandomNumberGenerator) -> String {
+        random(prefix: "evt-", hexDigits: 32, using: &rng)
+    }
+
+    /// `prefix` and `hexDigits` random lower-case hex digits (`apr-…` approvals, `cred-…` credentials).
+    public static func random(prefix: String, hexDigits: Int) -> String {
+        var rng = SystemRandomNumberGenerator()
+        return random(prefix: prefix, hexDigits: hexDigits, using: &rng)
+    }
+
+    public static func random(prefix: String, hexDigits: Int, using rng: inout some RandomNumberGenerator) -> String {
         let hex = Array("0123456789abcdef".utf8)
-        var bytes = [UInt8](repeating: 0, count: 36)
-        bytes[0] = UInt8(ascii: "e")
-        bytes[1] = UInt8(ascii: "v")
-        bytes[2] = UInt8(ascii: "t")
-        bytes[3] = UInt8(ascii: "-")
-        for half in 0..<2 {
-            var word = rng.next()
-            for i in 0..<16 {
-                bytes[4 + half * 16 + i] = hex[Int(word & 0xF)]
-                word >>= 4
-            }
+        var bytes = Array(prefix.utf8)
+        bytes.reserveCapacity(bytes.count + hexDigits)
+        var word: UInt64 = 0
+        for i in 0..<hexDigits {
+            if i % 16 == 0 { word = rng.next() }
+            bytes.append(hex[Int(word & 0xF)])
+            word >>= 4
         }
         return String(decoding: bytes, as: UTF8.self)
     }

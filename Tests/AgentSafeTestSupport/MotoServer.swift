@@ -4,17 +4,19 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+public var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
+/// Shared by the shipping and runner tests (a target of its own: test targets can't share files).
+///
 /// `moto_server` (PyPI `moto[server]`) started on a free 127.0.0.1 port for one test, and stopped by it; with
 /// signed-request helpers for creating fixtures and observing changes independently of the executor.
-final class MotoServer: @unchecked Sendable {
+public final class MotoServer: @unchecked Sendable {
     // Safety: `process` is only touched by the test that owns this server, one call at a time.
-    let process: Process
-    let port: Int
+    public let process: Process
+    public let port: Int
 
-    var endpoint: String { "http://127.0.0.1:\(port)" }
-    var url: URL { URL(string: endpoint)! }
+    public var endpoint: String { "http://127.0.0.1:\(port)" }
+    public var url: URL { URL(string: endpoint)! }
 
     private init(process: Process, port: Int) {
         self.process = process
@@ -23,7 +25,7 @@ final class MotoServer: @unchecked Sendable {
 
     /// How to start moto: a `moto_server` executable on `PATH`, else `python3 -m moto.server` when python3 has
     /// the module; nil when neither exists.
-    static let command: [String]? = {
+    public static let command: [String]? = {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         if let executable = path.split(separator: ":").map({ "\($0)/moto_server" }).first(where: {
             FileManager.default.isExecutableFile(atPath: $0)
@@ -43,12 +45,12 @@ final class MotoServer: @unchecked Sendable {
     }()
 
     /// Why moto cannot run here, or nil when it can.
-    static var unavailableReason: String? {
+    public static var unavailableReason: String? {
         command == nil ? "neither moto_server on PATH nor python3 with moto.server (python3 -m pip install 'moto[server]')" : nil
     }
 
     /// Starts moto with `environment` added and waits until it answers HTTP (at most 30 s).
-    static func start(environment: [String: String] = [:]) async throws -> MotoServer {
+    public static func start(environment: [String: String] = [:]) async throws -> MotoServer {
         guard let command else { throw MotoError(message: unavailableReason ?? "moto not found") }
         let port = try freePort()
         let process = Process()
@@ -72,7 +74,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     /// Starts moto, runs `body`, and stops moto whatever happens.
-    static func with(environment: [String: String] = [:], _ body: (MotoServer) async throws -> Void) async throws {
+    public static func with(environment: [String: String] = [:], _ body: (MotoServer) async throws -> Void) async throws {
         let moto = try await start(environment: environment)
         do {
             try await body(moto)
@@ -84,7 +86,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     /// Stops moto: SIGINT (werkzeug ignores SIGTERM here), then SIGKILL after 3 s; waits for it to exit.
-    func stop() async {
+    public func stop() async {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGINT)
         let deadline = ContinuousClock.now + .seconds(3)
@@ -97,21 +99,22 @@ final class MotoServer: @unchecked Sendable {
         }
     }
 
-    struct MotoError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    public struct MotoError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
+        public init(message: String) { self.message = message }
     }
 
     // MARK: Signed requests (fixtures and observation)
 
-    struct Answer {
-        var status: Int
-        var text: String
-        var headers: HTTPHeaders
+    public struct Answer: Sendable {
+        public var status: Int
+        public var text: String
+        public var headers: HTTPHeaders
     }
 
     /// An unsigned request to moto's own API (`/moto-api/…`).
-    func raw(method: HTTPMethod, path: String, body: String? = nil) async throws -> Answer {
+    public func raw(method: HTTPMethod, path: String, body: String? = nil) async throws -> Answer {
         var http = HTTPClientRequest(url: endpoint + path)
         http.method = method
         if let body {
@@ -125,7 +128,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     /// A SigV4-signed request to moto as `service` in `region`.
-    func signed(
+    public func signed(
         _ credentials: AWSCredentials, service: String, region: String = "us-east-1", method: String, path: String,
         headers: [SigV4Header] = [], body: [UInt8] = []
     ) async throws -> Answer {
@@ -144,7 +147,7 @@ final class MotoServer: @unchecked Sendable {
 
     /// A query-API call (EC2, IAM); throws unless it answers 200.
     @discardableResult
-    func query(
+    public func query(
         _ credentials: AWSCredentials, service: String, version: String, _ parameters: [(String, String)],
         region: String = "us-east-1"
     ) async throws -> String {
@@ -159,18 +162,18 @@ final class MotoServer: @unchecked Sendable {
     }
 
     @discardableResult
-    func ec2(_ credentials: AWSCredentials, _ parameters: [(String, String)], region: String = "us-east-1") async throws -> String {
+    public func ec2(_ credentials: AWSCredentials, _ parameters: [(String, String)], region: String = "us-east-1") async throws -> String {
         try await query(credentials, service: "ec2", version: "2016-11-15", parameters, region: region)
     }
 
     @discardableResult
-    func iam(_ credentials: AWSCredentials, _ parameters: [(String, String)]) async throws -> String {
+    public func iam(_ credentials: AWSCredentials, _ parameters: [(String, String)]) async throws -> String {
         try await query(credentials, service: "iam", version: "2010-05-08", parameters)
     }
 
     /// An ECS JSON 1.1 call; throws unless it answers 200.
     @discardableResult
-    func ecs(_ credentials: AWSCredentials, _ operation: String, _ json: String, region: String = "us-east-1") async throws -> String {
+    public func ecs(_ credentials: AWSCredentials, _ operation: String, _ json: String, region: String = "us-east-1") async throws -> String {
         let answer = try await signed(
             credentials, service: "ecs", region: region, method: "POST", path: "/",
             headers: [
@@ -181,26 +184,35 @@ final class MotoServer: @unchecked Sendable {
         return answer.text
     }
 
+    /// Creates an IAM user allowed `s3:*` (the audit shipper's tests), as ``createAdmin()`` does for everything.
+    public func createS3User() async throws -> AWSCredentials {
+        try await createUser("shipper", allowing: "s3:*")
+    }
+
     /// Creates an IAM user allowed everything and returns its new access key. Start moto with
     /// `INITIAL_NO_AUTH_ACTION_COUNT=3` so that these three calls pass and every later request (EC2, IAM, ECS,
     /// S3) must carry a valid signature of that key: moto then checks the executor's SigV4 for real.
-    func createAdmin() async throws -> AWSCredentials {
+    public func createAdmin() async throws -> AWSCredentials {
+        try await createUser("runner", allowing: "*")
+    }
+
+    func createUser(_ name: String, allowing action: String) async throws -> AWSCredentials {
         let bootstrap = AWSCredentials(accessKeyId: "AKIDBOOTSTRAP", secretAccessKey: "bootstrap")
-        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
-        try await iam(bootstrap, [("Action", "CreateUser"), ("UserName", "runner")])
-        let created = try await iam(bootstrap, [("Action", "CreateAccessKey"), ("UserName", "runner")])
+        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"\#(action)","Resource":"*"}]}"#
+        try await iam(bootstrap, [("Action", "CreateUser"), ("UserName", name)])
+        let created = try await iam(bootstrap, [("Action", "CreateAccessKey"), ("UserName", name)])
         try await iam(
-            bootstrap, [("Action", "PutUserPolicy"), ("UserName", "runner"), ("PolicyName", "all"), ("PolicyDocument", policy)])
+            bootstrap, [("Action", "PutUserPolicy"), ("UserName", name), ("PolicyName", "policy"), ("PolicyDocument", policy)])
         guard let id = Self.element("AccessKeyId", in: created), let secret = Self.element("SecretAccessKey", in: created)
         else { throw MotoError(message: "CreateAccessKey answered without a key") }
         return AWSCredentials(accessKeyId: id, secretAccessKey: secret)
     }
 
-    static func element(_ name: String, in xml: String) -> String? {
+    public static func element(_ name: String, in xml: String) -> String? {
         elements(name, in: xml).first
     }
 
-    static func elements(_ name: String, in xml: String) -> [String] {
+    public static func elements(_ name: String, in xml: String) -> [String] {
         var found: [String] = []
         var rest = xml[...]
         while let open = rest.range(of: "<\(name)>"), let close = rest.range(of: "</\(name)>", range: open.upperBound..<rest.endIndex) {
@@ -212,7 +224,7 @@ final class MotoServer: @unchecked Sendable {
 
     // MARK: Sockets
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -229,7 +241,7 @@ final class MotoServer: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    static func canConnect(port: Int) -> Bool {
+    public static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -246,11 +258,11 @@ final class MotoServer: @unchecked Sendable {
 
 /// A TCP listener on 127.0.0.1 that never accepts: the kernel completes the handshake and buffers the request,
 /// and no answer ever comes (for timeout tests).
-final class SilentListener: Sendable {
-    let fd: Int32
-    let port: Int
+public final class SilentListener: Sendable {
+    public let fd: Int32
+    public let port: Int
 
-    init() throws {
+    public init() throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -270,7 +282,7 @@ final class SilentListener: Sendable {
         self.port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    public var url: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     deinit { close(fd) }
 }
