@@ -33,15 +33,22 @@ public final class SQLiteRiskLedgerStore: RiskLedgerStore, @unchecked Sendable {
     }
 
     public func append(_ entry: LedgerEntry) throws {
-        var keys = ""
-        JSONValue.object(entry.keys.mapValues(JSONValue.string)).appendCompact(to: &keys)
+        try append(contentsOf: [entry])
+    }
+
+    public func append(contentsOf entries: [LedgerEntry]) throws {
+        guard !entries.isEmpty else { return }
         try queue.write { db in
             let insert = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO risk_ledger(id, principal, at, action, target, namespace, keys, risk, score)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            try insert.execute(arguments: [entry.id, entry.principal, entry.at, entry.action, entry.target, entry.namespace,
-                                           keys, entry.risk.rawValue, entry.score])
+            for entry in entries {
+                var keys = ""
+                JSONValue.object(entry.keys.mapValues(JSONValue.string)).appendCompact(to: &keys)
+                try insert.execute(arguments: [entry.id, entry.principal, entry.at, entry.action, entry.target,
+                                               entry.namespace, keys, entry.risk.rawValue, entry.score])
+            }
         }
     }
 

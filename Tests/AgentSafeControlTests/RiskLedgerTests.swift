@@ -145,6 +145,55 @@ struct RiskLedgerTests {
         #expect(ledger.state(of: "orchestrator", now: 30).before == 70)
     }
 
+    /// The window's score comes from running sums over a log whose oldest entries are dropped by moving a start
+    /// index: checked against a plain list under thousands of random records (some out of order), removals,
+    /// prunes and folds into the carried score.
+    @Test(arguments: [8, 64, 100_000])
+    func runningSumsMatchAPlainList(maxEntries: Int) {
+        var rng = SplitMix(seed: UInt64(maxEntries))
+        let window = 100.0
+        let ledger = RiskLedger(policy: CumulativeRiskPolicy(windowSeconds: window, escalationThreshold: 1e12,
+                                                             denyThreshold: 2e12, maxEntriesPerPrincipal: maxEntries))
+        var model: [(id: String, at: Double, score: Double)] = []
+        var carried = 0.0, carriedUntil = 0.0
+        var now = 0.0
+        let scores: [RiskClass: Double] = [.low: 1, .medium: 5, .high: 15, .critical: 50]
+        for step in 0..<4000 {
+            now += Double(rng.next() % 3)
+            let op = rng.next() % 10
+            if op < 7 {
+                // Out of order now and then (an approved request recorded late, entries restored at start-up).
+                let at = now - (op == 0 ? Double(rng.next() % 50) : 0)
+                let risk = [RiskClass.low, .medium, .high, .critical][Int(rng.next() % 4)]
+                let id = "e\(step)"
+                guard at >= now - window else { continue }
+                _ = ledger.record(LedgerEntry(id: id, principal: "p", at: at, action: "a", target: nil, namespace: nil,
+                                              keys: [:], risk: risk, score: scores[risk]!), now: now)
+                model.removeAll { $0.at < now - window }
+                if carriedUntil <= now { carried = 0 }
+                if model.count >= maxEntries {
+                    let oldest = model.removeFirst()
+                    carried += oldest.score
+                    carriedUntil = max(carriedUntil, oldest.at + window)
+                }
+                let i = model.firstIndex { $0.at > at } ?? model.count
+                model.insert((id, at, scores[risk]!), at: i)
+            } else if op == 7, !model.isEmpty {
+                let victim = model[Int(rng.next() % UInt64(model.count))].id
+                ledger.remove(principal: "p", id: victim)
+                model.removeAll { $0.id == victim }
+            } else {
+                let state = ledger.state(of: "p", now: now)
+                model.removeAll { $0.at < now - window }
+                if carriedUntil <= now { carried = 0 }
+                let expected = model.reduce(carriedUntil > now ? carried : 0) { $0 + $1.score }
+                #expect(state.before == expected, "step \(step)")
+                #expect(state.contributionCount == model.count, "step \(step)")
+                #expect(state.contributions.map(\.id) == model.suffix(20).reversed().map(\.id), "step \(step)")
+            }
+        }
+    }
+
     @Test func concurrentRequestsOfOnePrincipalCannotAllSlipUnderTheThreshold() async {
         let ledger = RiskLedger(policy: CumulativeRiskPolicy())
         let allowed = await withTaskGroup(of: Bool.self) { group in
@@ -194,5 +243,18 @@ func residentBytes() -> Int {
 struct ConfigAgreementTests {
     @Test func dlpDetectorNamesInTheConfigAreTheScannersDetectors() {
         #expect(Set(DLPConfig.detectorNames) == Set(DLPDetector.allCases.map(\.rawValue)))
+    }
+}
+
+/// A small deterministic generator, so a failing random case can be replayed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -150,7 +150,7 @@ public final class RiskLedger: Sendable {
     private let count = Atomic<Int>(0)
 
     struct Log {
-        var entries: [LedgerEntry] = []
+        var entries = EntryLog()
         /// Scores folded out of `entries` when it was full, kept until `carriedUntil`.
         var carried: Double = 0
         var carriedUntil: Double = 0
@@ -302,6 +302,9 @@ public final class RiskLedger: Sendable {
             if log == nil {
                 guard reserveSlot(&shard, now: now) else { return false }
                 log = Log()
+            } else {
+                // Expired entries go first, so a full log never folds an expired score into the carried one.
+                prune(&log!, now: now)
             }
             append(entry, to: &log!)
             log!.lastSeen = max(log!.lastSeen, entry.at)
@@ -313,7 +316,9 @@ public final class RiskLedger: Sendable {
     /// Takes back an entry (its decision could not be recorded in the audit log, so it was never given).
     public func remove(principal: String, id: String) {
         shard(for: principal).withLock { shard in
-            guard var log = shard.logs[principal], let i = log.entries.lastIndex(where: { $0.id == id }) else { return }
+            guard var log = shard.logs[principal] else { return }
+            let entries = log.entries
+            guard let i = entries.indices.last(where: { entries[$0].id == id }) else { return }
             log.entries.remove(at: i)
             shard.logs[principal] = log
         }
@@ -376,10 +381,12 @@ public final class RiskLedger: Sendable {
 
     private func prune(_ log: inout Log, now: Double) {
         let horizon = now - retention
-        if let first = log.entries.firstIndex(where: { $0.at >= horizon }) {
-            if first > 0 { log.entries.removeFirst(first) }
-        } else {
-            log.entries.removeAll(keepingCapacity: false)
+        // Entries are in time order: only the expired head is looked at.
+        let expired = log.entries.firstIndex(atOrAfter: horizon)
+        if expired == log.entries.count {
+            log.entries.removeAll()
+        } else if expired > 0 {
+            log.entries.removeFirst(expired)
         }
         if log.carriedUntil <= now { log.carried = 0 }
     }
@@ -392,7 +399,8 @@ public final class RiskLedger: Sendable {
             log.carriedUntil = max(log.carriedUntil, oldest.at + policy.windowSeconds)
         }
         if let last = log.entries.last, last.at > entry.at {
-            let i = log.entries.firstIndex { $0.at > entry.at } ?? log.entries.endIndex
+            let entries = log.entries
+            let i = entries.indices.first { entries[$0].at > entry.at } ?? entries.count
             log.entries.insert(entry, at: i)
         } else {
             log.entries.append(entry)
@@ -408,10 +416,24 @@ public final class RiskLedger: Sendable {
     private func summarise(_ log: Log, candidate: RiskCandidate?, now: Double, into a: inout RiskAssessment) {
         let horizon = now - policy.windowSeconds
         var total = log.carriedUntil > now ? log.carried : 0
-        var n = 0
-        a.contributions.reserveCapacity(min(20, log.entries.count))
-        // By index and field, not `for entry in`: copying whole entries retains and releases every string of each.
         let entries = log.entries
+        a.contributions.reserveCapacity(min(20, entries.count))
+        if policy.halfLifeSeconds == nil, !(policy.perTarget && candidate != nil) {
+            // Undecayed scores of every entry in the window: the running sums, and the 20 newest for the list.
+            let first = entries.firstIndex(atOrAfter: horizon)
+            total += entries.scoreSum(from: first)
+            var i = entries.count - 1
+            while i >= first, a.contributions.count < 20 {
+                a.contributions.append(.init(id: entries[i].id, action: entries[i].action, target: entries[i].target,
+                                             at: entries[i].at, score: entries[i].score))
+                i -= 1
+            }
+            a.before = total
+            a.contributionCount = entries.count - first
+            return
+        }
+        var n = 0
+        // By index and field, not `for entry in`: copying whole entries retains and releases every string of each.
         for i in entries.indices.reversed() {
             guard entries[i].at >= horizon else { break }
             if policy.perTarget, let candidate, entries[i].target != candidate.target { continue }
@@ -536,10 +558,106 @@ struct StepMatcher: Sendable {
 /// decisions read; the store is written after each recorded entry and read once at start-up.
 public protocol RiskLedgerStore: Sendable {
     func append(_ entry: LedgerEntry) throws
+    /// Several entries in one write (the sidecar batches the entries recorded while the previous write ran).
+    func append(contentsOf entries: [LedgerEntry]) throws
     func remove(id: String) throws
     /// Entries at or after `since`, oldest first.
     func load(since: Double) throws -> [LedgerEntry]
     /// Deletes entries before `before`; returns how many.
     @discardableResult
     func prune(before: Double) throws -> Int
+}
+
+/// A principal's entries in time order: an array with a moving start, so that dropping the oldest entry (every
+/// append once a log is full, and every prune) is O(1) amortised instead of moving all the others; and running
+/// sums of the scores, so that the score of a window's entries is two lookups, not a walk over the entries.
+struct EntryLog {
+    private var storage: [LedgerEntry] = []
+    /// `sums[k]`: the scores of `storage[0...k]` added up (scores are whole numbers in practice, so exact).
+    private var sums: [Double] = []
+    private var start = 0
+
+    var count: Int { storage.count - start }
+    var isEmpty: Bool { storage.count == start }
+    var indices: Range<Int> { 0..<count }
+    var first: LedgerEntry? { isEmpty ? nil : storage[start] }
+    var last: LedgerEntry? { isEmpty ? nil : storage[storage.count - 1] }
+
+    /// The entry at `i` (0 is the oldest), borrowed: `log[i].at` copies nothing else of the entry.
+    subscript(i: Int) -> LedgerEntry {
+        _read { yield storage[start + i] }
+    }
+
+    /// The first index whose entry is at or after `time` (`count` if none): a binary search, entries being in
+    /// time order.
+    func firstIndex(atOrAfter time: Double) -> Int {
+        var low = start, high = storage.count
+        while low < high {
+            let mid = (low + high) / 2
+            if storage[mid].at < time { low = mid + 1 } else { high = mid }
+        }
+        return low - start
+    }
+
+    /// The scores of the entries from `i` to the newest, added up.
+    func scoreSum(from i: Int) -> Double {
+        guard i < count else { return 0 }
+        let before = start + i == 0 ? 0 : sums[start + i - 1]
+        return sums[sums.count - 1] - before
+    }
+
+    mutating func append(_ entry: LedgerEntry) {
+        sums.append((sums.last ?? 0) + entry.score)
+        storage.append(entry)
+    }
+
+    mutating func insert(_ entry: LedgerEntry, at i: Int) {
+        storage.insert(entry, at: start + i)
+        sums.insert(0, at: start + i)
+        resum(from: start + i)
+    }
+
+    mutating func remove(at i: Int) {
+        storage.remove(at: start + i)
+        sums.remove(at: start + i)
+        resum(from: start + i)
+    }
+
+    @discardableResult
+    mutating func removeFirst() -> LedgerEntry {
+        let oldest = storage[start]
+        removeFirst(1)
+        return oldest
+    }
+
+    mutating func removeFirst(_ n: Int) {
+        precondition(n >= 0 && n <= count, "removeFirst beyond the log")
+        start += n
+        // Compact once the dead head is at least half the storage (and worth a move).
+        if start == storage.count {
+            removeAll()
+        } else if start >= 32, start * 2 >= storage.count {
+            let dropped = sums[start - 1]
+            storage.removeFirst(start)
+            sums.removeFirst(start)
+            for k in sums.indices { sums[k] -= dropped }
+            start = 0
+        }
+    }
+
+    mutating func removeAll() {
+        storage.removeAll(keepingCapacity: storage.capacity <= 64)
+        sums.removeAll(keepingCapacity: sums.capacity <= 64)
+        start = 0
+    }
+
+    /// Recomputes the running sums from storage index `k` on (after an insertion or a removal in the middle).
+    private mutating func resum(from k: Int) {
+        guard k < storage.count else { return }
+        var total = k == 0 ? 0 : sums[k - 1]
+        for j in k..<storage.count {
+            total += storage[j].score
+            sums[j] = total
+        }
+    }
 }
