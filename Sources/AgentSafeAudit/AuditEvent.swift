@@ -97,40 +97,44 @@ public struct AuditEvent: Sendable, Hashable {
     static let bodyKeys: [String] = AuditEvent(timestamp: "", eventType: .decision).bodyFields.keys
         .sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
 
-    /// Appends `,"key":value` for every body field, in ``bodyKeys`` order, without building a dictionary.
-    func appendBody(to text: inout String) {
-        func key(_ k: String) {
-            text += ",\""
-            text += k
-            text += "\":"
-        }
+    /// Appends `,"key":value` for every body field, in ``bodyKeys`` order, as UTF-8 bytes and without building a
+    /// dictionary (byte for byte what serialising ``bodyFields`` canonically gives).
+    func appendBody(to out: inout [UInt8]) {
         func str(_ s: String?) {
-            if let s { JSONValue.string(s).appendCompact(to: &text) } else { text += "null" }
+            if let s { JSONValue.appendString(s, to: &out) } else { out.append(contentsOf: "null".utf8) }
         }
         func list(_ items: [String]) {
-            JSONValue.array(items.map(JSONValue.string)).appendCompact(to: &text)
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.appendString(item, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
         }
         for k in Self.bodyKeys {
-            key(k)
+            out.append(contentsOf: #",""#.utf8)
+            out.append(contentsOf: k.utf8)
+            out.append(contentsOf: #"":"#.utf8)
             switch k {
             case "action": str(action)
             case "caller": str(caller)
             case "caller_groups": list(callerGroups)
             case "caller_roles": list(callerRoles)
-            case "context": if let context { context.appendCompact(to: &text) } else { text += "null" }
+            case "context": if let context { context.appendCanonical(to: &out) } else { out.append(contentsOf: "null".utf8) }
             case "correlation_id": str(correlationID)
-            case "cumulative_risk": text += cumulativeRisk.map { String($0) } ?? "null"
+            case "cumulative_risk":
+                if let cumulativeRisk { JSONValue.appendInteger(cumulativeRisk, to: &out) } else { out.append(contentsOf: "null".utf8) }
             case "decision": str(decision?.rawValue)
             case "delegation_chain": list(delegationChain)
             case "effective_risk": str(effectiveRisk?.rawValue)
             case "jti": str(jti)
-            case "params": JSONValue.object(params).appendCompact(to: &text)
+            case "params": JSONValue.object(params).appendCanonical(to: &out)
             case "policy_matched": str(policyMatched)
             case "reason": str(reason)
             case "risk_class": str(riskClass?.rawValue)
             case "target": str(target)
             case "ticket_id": str(ticketID)
-            default: text += "null"
+            default: out.append(contentsOf: "null".utf8)
             }
         }
     }

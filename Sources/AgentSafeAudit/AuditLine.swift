@@ -17,19 +17,25 @@ public enum AuditLine {
 
     /// Serialises an event at `seq` after `prevHash`; returns the line (with its newline) and its hash.
     public static func encode(_ event: AuditEvent, seq: Int64, prevHash: String) -> (line: [UInt8], hash: String) {
-        var text = #"{"seq":"# + String(seq) + #","prev_hash":""# + prevHash + #"","event_id":"#
-        text.reserveCapacity(768)
-        JSONValue.string(event.eventID).appendCompact(to: &text)
-        text += #","timestamp":"#
-        JSONValue.string(event.timestamp).appendCompact(to: &text)
-        text += #","event_type":""# + event.eventType.rawValue + "\""
-        event.appendBody(to: &text)
-        var bytes = Array(text.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1024)
+        bytes.append(contentsOf: #"{"seq":"#.utf8)
+        JSONValue.appendInteger(seq, to: &bytes)
+        bytes.append(contentsOf: #","prev_hash":""#.utf8)
+        bytes.append(contentsOf: prevHash.utf8)
+        bytes.append(contentsOf: #"","event_id":"#.utf8)
+        JSONValue.appendString(event.eventID, to: &bytes)
+        bytes.append(contentsOf: #","timestamp":"#.utf8)
+        JSONValue.appendString(event.timestamp, to: &bytes)
+        bytes.append(contentsOf: #","event_type":""#.utf8)
+        bytes.append(contentsOf: event.eventType.rawValue.utf8)
+        bytes.append(UInt8(ascii: "\""))
+        event.appendBody(to: &bytes)
         bytes.append(UInt8(ascii: "}"))
         let hash = hex(SHA256.hash(data: bytes))
         bytes.removeLast()
         bytes += hashSuffixPrefix
-        bytes += Array(hash.utf8)
+        bytes += hash.utf8
         bytes += [UInt8(ascii: "\""), UInt8(ascii: "}"), UInt8(ascii: "\n")]
         return (bytes, hash)
     }

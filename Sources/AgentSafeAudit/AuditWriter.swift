@@ -61,9 +61,10 @@ public final class AuditLog: @unchecked Sendable {
     public let options: AuditLogOptions
     public let files: AuditFileSet
 
+    /// One append call: its events are written together (one write, one sync), or not at all.
     private struct Pending {
-        var event: AuditEvent
-        var complete: @Sendable (Result<AuditReceipt, AuditError>) -> Void
+        var events: [AuditEvent]
+        var complete: @Sendable (Result<[AuditReceipt], AuditError>) -> Void
     }
 
     private let condition = NSCondition()
@@ -163,32 +164,47 @@ public final class AuditLog: @unchecked Sendable {
     /// Appends and waits until the event is durable (blocking the calling thread).
     public func append(_ event: AuditEvent) throws -> AuditReceipt {
         let done = DispatchSemaphore(value: 0)
-        let box = Mutex<Result<AuditReceipt, AuditError>?>(nil)
-        try enqueue(event) { result in
+        let box = Mutex<Result<[AuditReceipt], AuditError>?>(nil)
+        try push([event]) { result in
             box.withLock { $0 = result }
             done.signal()
         }
         done.wait()
-        return try box.withLock { $0! }.get()
+        return try box.withLock { $0! }.get()[0]
     }
 
     /// Appends and suspends until the event is durable.
     public func append(_ event: AuditEvent) async throws -> AuditReceipt {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AuditReceipt, any Error>) in
+        try await append([event])[0]
+    }
+
+    /// Appends events that belong together (a decision and the approval request it created): they are written in
+    /// order, in one write covered by one sync, so they are durable together or not at all. Suspends until then.
+    public func append(_ events: [AuditEvent]) async throws -> [AuditReceipt] {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[AuditReceipt], any Error>) in
             do {
-                try enqueue(event) { result in continuation.resume(with: result.mapError { $0 as any Error }) }
+                try push(events) { result in continuation.resume(with: result.mapError { $0 as any Error }) }
             } catch {
                 continuation.resume(throwing: error)
             }
         }
     }
 
-    private func enqueue(_ event: AuditEvent, _ complete: @escaping @Sendable (Result<AuditReceipt, AuditError>) -> Void) throws {
+    /// Appends `events` (see ``append(_:)-([AuditEvent])``) and calls `completion` on the writer thread once they
+    /// are durable, or failed. For callers that resume their work somewhere of their choosing (the sidecar resumes a
+    /// request on the event loop it came from, instead of wherever the scheduler would put it). Throws at once
+    /// when the log has failed or is closed, and then never calls `completion`.
+    public func enqueue(_ events: [AuditEvent],
+                        completion: @escaping @Sendable (Result<[AuditReceipt], AuditError>) -> Void) throws {
+        try push(events, completion)
+    }
+
+    private func push(_ events: [AuditEvent], _ complete: @escaping @Sendable (Result<[AuditReceipt], AuditError>) -> Void) throws {
         condition.lock()
         defer { condition.unlock() }
         if let failed { throw failed }
         guard !closing else { throw AuditError("the audit log is closed") }
-        queue.append(Pending(event: event, complete: complete))
+        queue.append(Pending(events: events, complete: complete))
         condition.signal()
     }
 
@@ -230,8 +246,12 @@ public final class AuditLog: @unchecked Sendable {
 
             if !batch.isEmpty {
                 do {
-                    let receipts = try writeNow(batch.map(\.event))
-                    for (p, r) in zip(batch, receipts) { p.complete(.success(r)) }
+                    let receipts = try writeNow(batch.flatMap(\.events))
+                    var next = 0
+                    for p in batch {
+                        p.complete(.success(Array(receipts[next..<(next + p.events.count)])))
+                        next += p.events.count
+                    }
                 } catch let error as AuditError {
                     condition.withLock { failed = error }
                     for p in batch { p.complete(.failure(error)) }

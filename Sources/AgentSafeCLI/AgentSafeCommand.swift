@@ -1,6 +1,5 @@
 import ArgumentParser
 
-@main
 struct AgentSafeCommand: AsyncParsableCommand {
     static let version = "0.1.0"
 

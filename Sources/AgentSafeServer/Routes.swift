@@ -332,7 +332,7 @@ struct Routes: Sendable {
                                              reason: "approval requested: \(approval.reason)", now: now))
         }
         do {
-            for event in events { _ = try await sidecar.audit.append(event) }
+            _ = try await sidecar.appendAudit(events)
             sidecar.shippers?.notifyAppended()
         } catch {
             sidecar.logger.error("audit append failed; decision withheld", metadata: ["error": "\(error)"])
@@ -512,7 +512,7 @@ struct Routes: Sendable {
                     timestamp: Instant(secondsSinceEpoch: now).iso8601, eventType: .ticketConsumed, action: claims.action,
                     target: claims.target, caller: claims.caller, params: sidecar.redactor.redact(claims.params, action: runtime.actions[claims.action]),
                     reason: "ticket consumed", correlationID: claims.auditID, ticketID: claims.changeTicket, jti: claims.jti)
-                do { _ = try await sidecar.audit.append(event) } catch {
+                do { _ = try await sidecar.appendAudit([event]) } catch {
                     throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable", "the consumption could not be recorded")
                 }
             }

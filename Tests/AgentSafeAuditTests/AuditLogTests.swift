@@ -193,8 +193,12 @@ struct AuditBodyTests {
         event.context = ["b": 1, "a": ["z": true, "y": .null]]
         event.cumulativeRisk = 12
         event.delegationChain = ["root", "mid"]
-        var direct = ""
-        event.appendBody(to: &direct)
+        event.params = ["note": "quote \" backslash \\ newline \n tab \t \u{1} é ☃", "n": 1.5, "list": [1, "two"]]
+        event.reason = "a reason with \"quotes\" and \u{7f}"
+        event.callerRoles = ["ops", "o\"dd"]
+        var bytes: [UInt8] = []
+        event.appendBody(to: &bytes)
+        let direct = String(decoding: bytes, as: UTF8.self)
         var viaObject = ""
         for key in event.bodyFields.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }) {
             viaObject += ","
@@ -204,5 +208,25 @@ struct AuditBodyTests {
         }
         #expect(direct == viaObject)
         #expect(AuditEvent.bodyKeys.count == event.bodyFields.count)
+    }
+}
+
+@Suite("Audit appends that belong together")
+struct AuditGroupAppendTests {
+    @Test func eventsOfOneAppendGetConsecutiveReceiptsAndVerify() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("audit-group-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = try AuditLog(AuditLogOptions(path: dir + "/audit.jsonl"))
+        let first = try await log.append(AuditFixture.event(1))
+        let group = try await log.append([AuditFixture.event(2), AuditFixture.event(3)])
+        #expect(group.map(\.seq) == [first.seq + 1, first.seq + 2])
+        // Several callers at once: each gets its own events' receipts, in its own order.
+        let receipts = try await withThrowingTaskGroup(of: [AuditReceipt].self) { tasks in
+            for i in 0..<20 { tasks.addTask { try await log.append([AuditFixture.event(10 + i), AuditFixture.event(100 + i)]) } }
+            return try await tasks.reduce(into: []) { $0.append($1) }
+        }
+        for pair in receipts { #expect(pair.count == 2 && pair[1].seq == pair[0].seq + 1) }
+        log.close()
+        #expect(AuditVerifier().verify([dir + "/audit.jsonl"]).ok)
     }
 }
