@@ -2,6 +2,7 @@ import AgentSafeControl
 import AgentSafeCore
 import Foundation
 import GRDB
+import Synchronization
 
 /// Approval requests in `approvals.sqlite` (docs/approvals.md). Each transition is one conditional `UPDATE`
 /// (`… WHERE status = 'pending' AND expires_at >= now`, `… WHERE ticket_issued_at IS NULL`), so it happens once
@@ -45,9 +46,7 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
     }
 
     public func createOrReuse(_ r: ApprovalRequest, maxPendingPerCaller: Int, now: Int64) throws -> ApprovalCreation {
-        var body = ""
-        Self.body(r).appendCompact(to: &body)
-        return try queue.write { db in
+        try queue.write { db in
             // Cached statements: compiled once per connection, not per request.
             if let fingerprint = r.fingerprint,
                 let id = try String.fetchOne(db.cachedStatement(sql: """
@@ -64,7 +63,7 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
             if pending >= maxPendingPerCaller { return .limitReached(pending: pending) }
             try db.cachedStatement(sql: """
                 INSERT INTO approvals(id, status, caller, created_at, expires_at, body, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [r.id, r.status.rawValue, r.caller, r.createdAt, r.expiresAt, body, r.fingerprint])
+                """).execute(arguments: [r.id, r.status.rawValue, r.caller, r.createdAt, r.expiresAt, Self.bodyText(r), r.fingerprint])
             return .created(r)
         }
     }
@@ -80,8 +79,7 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
     static let columns = "id, status, created_at, expires_at, resolved_at, resolved_by, resolution_reason, ticket_issued_at, ticket_jti, body, fingerprint"
 
     public func create(_ r: ApprovalRequest) throws {
-        var body = ""
-        Self.body(r).appendCompact(to: &body)
+        let body = Self.bodyText(r)
         try queue.write { db in
             try db.execute(sql: """
                 INSERT INTO approvals(id, status, caller, created_at, expires_at, body) VALUES (?, ?, ?, ?, ?, ?)
@@ -190,29 +188,56 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
         ])
     }
 
+    static func bodyText(_ r: ApprovalRequest) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        body(r).appendCanonical(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Requests parsed from their stored bodies, by body text: a body never changes once written (status and
+    /// resolution live in columns), so a retrying agent's reused request is not parsed again on every ask.
+    /// Content-addressed, so it is right whichever store or process wrote the row; bounded by emptying it.
+    private static let parsedBodies = Mutex<[String: ApprovalRequest]>([:])
+    private static let parsedBodiesLimit = 512
+
     static func request(_ row: Row) -> ApprovalRequest? {
         let text: String = row["body"]
-        guard case .object(let b)? = try? JSONValue.parse(text),
-            let status = ApprovalStatus(rawValue: row["status"]),
-            let risk = b["risk_class"]?.stringValue.flatMap(RiskClass.init(rawValue:)),
-            let effective = b["effective_risk"]?.stringValue.flatMap(RiskClass.init(rawValue:))
-        else { return nil }
-        func strings(_ k: String) -> [String] { b[k]?.arrayValue?.compactMap(\.stringValue) ?? [] }
-        var r = ApprovalRequest(
-            id: row["id"], auditID: b["audit_id"]?.stringValue ?? "", action: b["action"]?.stringValue ?? "",
-            target: b["target"]?.stringValue, caller: b["caller"]?.stringValue ?? "",
-            principal: b["principal"]?.stringValue ?? "", callerRoles: strings("caller_roles"),
-            delegationChain: strings("delegation_chain"), params: b["params"]?.objectValue ?? [:], riskClass: risk,
-            effectiveRisk: effective, policyMatched: b["policy_matched"]?.stringValue, reason: b["reason"]?.stringValue ?? "",
-            code: b["code"]?.stringValue ?? "policy", changeTicket: b["change_ticket"]?.stringValue,
-            correlationID: b["correlation_id"]?.stringValue, cumulativeRisk: b["cumulative_risk"]?.doubleValue,
-            status: status, createdAt: row["created_at"], expiresAt: row["expires_at"])
+        guard var r = parsedBodies.withLock({ $0[text] }) ?? parse(body: text) else { return nil }
+        guard let status = ApprovalStatus(rawValue: row["status"]) else { return nil }
+        r.id = row["id"]
+        r.status = status
+        r.createdAt = row["created_at"]
+        r.expiresAt = row["expires_at"]
         r.resolvedAt = row["resolved_at"]
         r.resolvedBy = row["resolved_by"]
         r.resolutionReason = row["resolution_reason"]
         r.ticketIssuedAt = row["ticket_issued_at"]
         r.ticketJTI = row["ticket_jti"]
         r.fingerprint = row["fingerprint"]
+        return r
+    }
+
+    /// The fields of a request that its body holds (the column fields are placeholders), remembered.
+    static func parse(body text: String) -> ApprovalRequest? {
+        guard case .object(let b)? = try? JSONValue.parse(text),
+            let risk = b["risk_class"]?.stringValue.flatMap(RiskClass.init(rawValue:)),
+            let effective = b["effective_risk"]?.stringValue.flatMap(RiskClass.init(rawValue:))
+        else { return nil }
+        func strings(_ k: String) -> [String] { b[k]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        let r = ApprovalRequest(
+            id: "", auditID: b["audit_id"]?.stringValue ?? "", action: b["action"]?.stringValue ?? "",
+            target: b["target"]?.stringValue, caller: b["caller"]?.stringValue ?? "",
+            principal: b["principal"]?.stringValue ?? "", callerRoles: strings("caller_roles"),
+            delegationChain: strings("delegation_chain"), params: b["params"]?.objectValue ?? [:], riskClass: risk,
+            effectiveRisk: effective, policyMatched: b["policy_matched"]?.stringValue, reason: b["reason"]?.stringValue ?? "",
+            code: b["code"]?.stringValue ?? "policy", changeTicket: b["change_ticket"]?.stringValue,
+            correlationID: b["correlation_id"]?.stringValue, cumulativeRisk: b["cumulative_risk"]?.doubleValue,
+            status: .pending, createdAt: 0, expiresAt: 0)
+        parsedBodies.withLock { cache in
+            if cache.count >= parsedBodiesLimit { cache.removeAll(keepingCapacity: true) }
+            cache[text] = r
+        }
         return r
     }
 }
