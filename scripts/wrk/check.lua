@@ -12,6 +12,7 @@
 --                     the sidecar stores a durable approval request
 -- Environment:
 --   BENCH_MODE=get    send GET requests to the URL's path instead (for /healthz); no bodies, no result counts
+--   BENCH_ONLY=allow|deny|approval   send only that one of the three bodies (to see what each kind costs)
 --   BENCH_LIMIT=N     each wrk thread stops after N responses (for "after 1,000,000 requests") and, with
 --                     BENCH_DONE_FILE=PATH, writes that file: wrk itself only ends after -d or on SIGINT
 
@@ -26,6 +27,8 @@ local bodies = {
 }
 
 local get_mode = os.getenv("BENCH_MODE") == "get"
+local only = ({ allow = 1, deny = 2, approval = 3 })[os.getenv("BENCH_ONLY") or ""]
+if only then bodies = { bodies[only] } end
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
 
 -- Per-thread state (each wrk thread has its own Lua state).
