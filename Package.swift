@@ -156,7 +156,7 @@ let package = Package(
             name: "AgentSafeServerTests",
             dependencies: [
                 "AgentSafeServer", "AgentSafeTickets", "AgentSafeCore", "AgentSafeClient", "AgentSafeConfig",
-                "AgentSafeAudit",
+                "AgentSafeAudit", "AgentSafeStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -7,10 +7,11 @@ import Foundation
 /// sidecar holds (as Vault's audit devices do): equal values give equal digests, so logs can be correlated, but
 /// the value can't be read back or guessed offline without the key.
 public struct AuditRedactor: Sendable {
-    let key: SymmetricKey
+    /// Keyed once: every approval's fingerprint and every chain-rule parameter goes through ``digest(_:)``.
+    let mac: PreparedHMACSHA256
 
     public init(key: [UInt8]) {
-        self.key = SymmetricKey(data: key)
+        mac = PreparedHMACSHA256(key: SymmetricKey(data: key))
     }
 
     /// The redaction key from `path`, created (32 random bytes, mode 0600) on first use.
@@ -32,8 +33,7 @@ public struct AuditRedactor: Sendable {
     public func digest(_ value: JSONValue) -> String {
         var bytes: [UInt8] = []
         value.appendCanonical(to: &bytes)  // the canonical text's bytes, without the String
-        let mac = HMAC<SHA256>.authenticationCode(for: bytes, using: key)
-        return "hmac-sha256:" + Hex.encode(mac)
+        return "hmac-sha256:" + Hex.encode(bytes.withUnsafeBytes { mac.authenticationCode(for: $0) })
     }
 
     /// `params` with every sensitive parameter of `action` replaced by its digest.

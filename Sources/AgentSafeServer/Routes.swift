@@ -307,7 +307,13 @@ struct Routes: Sendable {
             let outcome: ApprovalCreation
             let store = controls.approvals, candidate = approval
             do {
-                outcome = try await Blocking.run { try store.createOrReuse(candidate, maxPendingPerCaller: limit, now: now) }
+                // A retried request finds its pending approval with one indexed read on a WAL reader, which never
+                // waits for the writer, so it is done here; anything else takes the write path off this thread.
+                if let fingerprint = candidate.fingerprint, let existing = store.pendingRequest(fingerprint: fingerprint, now: now) {
+                    outcome = .existing(existing)
+                } else {
+                    outcome = try await Blocking.run { try store.createOrReuse(candidate, maxPendingPerCaller: limit, now: now) }
+                }
             } catch {
                 sidecar.logger.error("approval store write failed; decision withheld", metadata: ["error": "\(error)"])
                 throw Problem(.serviceUnavailable, "approvals_unavailable", "Approvals unavailable",

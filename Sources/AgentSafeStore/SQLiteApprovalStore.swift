@@ -10,6 +10,9 @@ import Synchronization
 public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
     public let path: String
     private let queue: DatabaseQueue
+    /// A second, read-only connection for ``pendingRequest(fingerprint:now:)``: in WAL mode a reader never waits
+    /// for the writer, and this one is set to fail at once rather than wait if SQLite ever says busy.
+    private let lookup: DatabaseQueue
 
     public init(path: String, durabilityFull: Bool = false) throws {
         self.path = path
@@ -43,6 +46,23 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
                 """)
         }
         try migrator.migrate(queue)
+        var readOnly = Configuration()
+        readOnly.readonly = true
+        readOnly.busyMode = .immediateError
+        lookup = try DatabaseQueue(path: path, configuration: readOnly)
+    }
+
+    /// The newest pending, unexpired request with this fingerprint, read without taking the write lock: what a
+    /// retried request reuses. `nil` when there is none, or when the read failed for any reason (the caller then
+    /// goes through ``createOrReuse(_:maxPendingPerCaller:now:)``, which looks again inside its transaction).
+    public func pendingRequest(fingerprint: String, now: Int64) -> ApprovalRequest? {
+        // One statement is one read transaction (a consistent snapshot) without GRDB's BEGIN … COMMIT around it.
+        try? lookup.inDatabase { db -> ApprovalRequest? in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT \(Self.columns) FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at >= ?
+                ORDER BY created_at DESC LIMIT 1
+                """), arguments: [fingerprint, now]).flatMap(Self.request)
+        }
     }
 
     public func createOrReuse(_ r: ApprovalRequest, maxPendingPerCaller: Int, now: Int64) throws -> ApprovalCreation {

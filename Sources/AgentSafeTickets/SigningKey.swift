@@ -155,11 +155,11 @@ public struct KeyRing: Sendable {
 /// `HMAC<SHA256>(key:)` prepares them, copied for each message. It feeds swift-crypto's SHA256 through
 /// `update(bufferPointer:)`, which skips the generic `DataProtocol` path `HMAC.update(data:)` takes (about half the
 /// cost of a ticket's MAC). Tests check it against `HMAC<SHA256>` for keys shorter and longer than a block.
-struct PreparedHMACSHA256: Sendable {
+public struct PreparedHMACSHA256: Sendable {
     private let inner: SHA256
     private let outer: SHA256
 
-    init(key: SymmetricKey) {
+    public init(key: SymmetricKey) {
         // K: the key zero-padded to a block, or its digest (padded) when longer than a block.
         var block = [UInt8](repeating: 0, count: SHA256.blockByteCount)
         key.withUnsafeBytes { bytes in
@@ -181,7 +181,7 @@ struct PreparedHMACSHA256: Sendable {
     }
 
     /// HMAC-SHA256 of `message`: 32 bytes.
-    func authenticationCode(for message: UnsafeRawBufferPointer) -> [UInt8] {
+    public func authenticationCode(for message: UnsafeRawBufferPointer) -> [UInt8] {
         var inner = self.inner
         inner.update(bufferPointer: message)
         let innerDigest = inner.finalize()

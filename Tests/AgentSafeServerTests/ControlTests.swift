@@ -1,4 +1,5 @@
 import AgentSafeCore
+import AgentSafeStore
 import AgentSafeTickets
 import Foundation
 import HTTPTypes
@@ -272,9 +273,15 @@ struct ControlTests {
             #expect(third["approval"] == nil)
             // Asking again for a pending one still answers with it.
             #expect(try await client.post("/v1/check", scale(4)).json["result"] == "require_approval")
+            // Denied from elsewhere (another process, as `agent-safe approvals deny` is): asking again is a new request.
+            let other = try SQLiteApprovalStore(path: project.dir + "/.agent-safe/approvals.sqlite")
+            _ = try other.resolve(id, approve: false, by: "alice", reason: "no", now: Int64(Date().timeIntervalSince1970))
+            let fresh = try await client.post("/v1/check", Bodies.scaleProdDeployer).json
+            #expect(fresh["result"] == "require_approval" && fresh["approval"]?["reused"] == false)
+            #expect(fresh["approval"]?["id"]?.stringValue != id)
         }
         let audit = try String(contentsOfFile: project.auditPath, encoding: .utf8)
-        #expect(audit.components(separatedBy: #""event_type":"approval_requested""#).count - 1 == 2)
+        #expect(audit.components(separatedBy: #""event_type":"approval_requested""#).count - 1 == 3)
         #expect(audit.contains(#""approval_reused":true"#))
     }
 
