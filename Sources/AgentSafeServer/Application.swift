@@ -1,5 +1,6 @@
 import AgentSafeAudit
 import AgentSafeConfig
+import AgentSafeCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -122,7 +123,7 @@ struct LatencyMiddleware<Context: RequestContext>: RouterMiddleware {
 
 enum EventIDShort {
     static func make() -> String {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SecureRandom()
         return String(rng.next(), radix: 16) + String(rng.next() & 0xFFFF_FFFF, radix: 16)
     }
 }

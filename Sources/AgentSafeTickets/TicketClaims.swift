@@ -1,8 +1,5 @@
 import AgentSafeCore
 import Crypto
-#if os(Linux)
-import Glibc  // getentropy
-#endif
 
 /// Settings shared by ticket issuing and verification.
 public struct TicketSettings: Sendable, Hashable {
@@ -297,7 +294,7 @@ public struct TicketIssuer: Sendable {
     }
 
     public func issue(_ request: TicketRequest, now: Int64) throws(KeyError) -> ExecutionTicket {
-        var rng = SystemRandomPair()
+        var rng = SecureRandom()
         return try issue(request, now: now, using: &rng)
     }
 
@@ -323,35 +320,5 @@ public struct TicketIssuer: Sendable {
             try JWS.sign(payload: bytes, headerSegment: headerSegment, with: signer)
         }
         return ExecutionTicket(token: token, claims: claims)
-    }
-}
-
-/// The system's random number generator, read 128 bits at a time: a ticket's `jti` takes one `getrandom(2)` call
-/// on Linux (through `getentropy(3)`) instead of the two `SystemRandomNumberGenerator` makes (one per 64 bits).
-/// Same source, the kernel's CSPRNG, blocking until it is seeded; a failure falls back to
-/// `SystemRandomNumberGenerator`.
-struct SystemRandomPair: RandomNumberGenerator {
-    private var words: (UInt64, UInt64) = (0, 0)
-    private var available = 0
-
-    mutating func next() -> UInt64 {
-        if available == 0 {
-            #if os(Linux)
-            let got = withUnsafeMutableBytes(of: &words) { getentropy($0.baseAddress, $0.count) }
-            if got == 0 {
-                available = 2
-            } else {
-                var system = SystemRandomNumberGenerator()
-                words = (system.next(), system.next())
-                available = 2
-            }
-            #else
-            var system = SystemRandomNumberGenerator()
-            words = (system.next(), system.next())
-            available = 2
-            #endif
-        }
-        available -= 1
-        return available == 1 ? words.0 : words.1
     }
 }

@@ -234,10 +234,14 @@ struct FastPathTests {
         #expect(!PreparedHMACSHA256.constantTimeEqual([1, 2, 3], [1, 2]))
     }
 
-    @Test func jtiIsRandomAndWellFormed() throws {
-        var rng = SystemRandomPair()
-        let words = (0..<64).map { _ in rng.next() }
-        #expect(Set(words).count == 64)
+    @Test func jtiIsRandomAndWellFormed() async throws {
+        // More words than one refill of the pool holds (4 KiB), from several threads at once.
+        let words = await withTaskGroup(of: [UInt64].self) { group in
+            for _ in 0..<4 { group.addTask { var rng = SecureRandom(); return (0..<1000).map { _ in rng.next() } } }
+            return await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(Set(words).count == 4000)
+        #expect(!words.contains(0))
         let issuer = try TicketIssuer(ring: try KeyRing([Self.key]))
         let jtis = try (0..<32).map { _ in try issuer.issue(Keys.request(), now: Keys.now).jti }
         #expect(Set(jtis).count == 32)

@@ -31,7 +31,7 @@ extension Decision {
 /// Event and decision ids: `evt-` and 32 hex digits (128 random bits; upstream's 48 collide).
 public enum EventID {
     public static func random() -> String {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SecureRandom()
         return random(using: &rng)
     }
 
@@ -41,7 +41,7 @@ public enum EventID {
 
     /// `prefix` and `hexDigits` random lower-case hex digits (`apr-…` approvals, `cred-…` credentials).
     public static func random(prefix: String, hexDigits: Int) -> String {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SecureRandom()
         return random(prefix: prefix, hexDigits: hexDigits, using: &rng)
     }
 
