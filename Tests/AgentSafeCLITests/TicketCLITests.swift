@@ -93,6 +93,14 @@ struct TicketCLITests {
         defer { try? FileManager.default.removeItem(at: elsewhere) }
         let verify = try await CLIRunner.run(["ticket", "verify", token, "--jwks", file.path], in: elsewhere)
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        // The same JWKS over HTTP (the sidecar serves it at /.well-known/jwks.json); a 404 is a clear error.
+        let server = try TinyHTTPServer(routes: ["/.well-known/jwks.json": jwks.stdout])
+        defer { server.stop() }
+        let overHTTP = try await CLIRunner.run(["ticket", "verify", token, "--jwks", "http://127.0.0.1:\(server.port)/.well-known/jwks.json"],
+                                               in: elsewhere)
+        #expect(overHTTP.status == 0, "\(overHTTP.stdout)\(overHTTP.stderr)")
+        let missing = try await CLIRunner.run(["ticket", "verify", token, "--jwks", "http://127.0.0.1:\(server.port)/nothing"], in: elsewhere)
+        #expect(missing.status == 1 && missing.stderr.contains("answered 404"), "\(missing.stderr)")
         let noKeys = try await CLIRunner.run(["ticket", "verify", token], in: elsewhere)
         #expect(noKeys.status == 1)
         #expect(noKeys.stderr.contains("no keys configured"))

@@ -34,7 +34,7 @@ struct AuditCommand: ParsableCommand {
         return files
     }
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check hashes, links, seq and (with a key) signed checkpoints. Exit 0 intact, 1 broken.")
 
@@ -55,13 +55,13 @@ struct AuditCommand: ParsableCommand {
         @Option(name: [.customShort("o"), .long], help: "text or json.")
         var output: OutputFormat = .text
 
-        func run() throws {
+        func run() async throws {
             let files = try AuditCommand.files(paths, global: global)
             var ring: KeyRing?
             if let key {
                 do { ring = try KeyRing([try KeyFile.load(source: key)]) } catch { throw Console.fail(error.description) }
             } else if let jwks {
-                ring = try TicketCommand.Verify.fetchJWKS(jwks)
+                ring = try await TicketCommand.Verify.fetchJWKS(jwks)
             }
             let total = files.reduce(Int64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int64) ?? 0) }
             let tty = isatty(STDERR_FILENO) == 1 && output == .text

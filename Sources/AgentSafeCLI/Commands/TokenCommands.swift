@@ -2,11 +2,10 @@ import AgentSafeConfig
 import AgentSafeCore
 import AgentSafeTickets
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 extension JWSAlgorithm: ExpressibleByArgument {}
 
@@ -86,7 +85,7 @@ struct TicketCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ticket", abstract: "Verify execution tickets.", subcommands: [Verify.self])
 
-    struct Verify: ParsableCommand {
+    struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify a ticket; with --consume also spend it (single use). Exit 0 valid, 1 invalid.",
             discussion: """
@@ -127,7 +126,7 @@ struct TicketCommand: ParsableCommand {
             if key != nil, jwks != nil { throw ValidationError("give either --key or --jwks, not both") }
         }
 
-        func run() throws {
+        func run() async throws {
             let config = try loadProjectConfig(global)
             // With --key or --jwks the configured keys aren't needed (nor loaded): an executor may not hold them.
             let tokens = key == nil && jwks == nil ? try TokenContext.load(config) : TokenContext(setup: nil, config: config)
@@ -143,7 +142,7 @@ struct TicketCommand: ParsableCommand {
                     throw Console.fail(error.description)
                 }
             } else if let jwks {
-                ring = try Self.fetchJWKS(jwks)
+                ring = try await Self.fetchJWKS(jwks)
             } else {
                 ring = try tokens.required().ticketRing
             }
@@ -188,17 +187,29 @@ struct TicketCommand: ParsableCommand {
             }
         }
 
-        static func fetchJWKS(_ location: String) throws -> KeyRing {
-            let data: Data?
+        /// A JWKS from a file or an http(s) URL (AsyncHTTPClient: the binary links no libcurl).
+        static func fetchJWKS(_ location: String) async throws -> KeyRing {
+            let text: String
             if location.hasPrefix("http://") || location.hasPrefix("https://") {
-                guard let url = URL(string: location) else { throw Console.fail("--jwks: not a URL: \(location)") }
-                data = try? Data(contentsOf: url)
+                do {
+                    let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: location), timeout: .seconds(15))
+                    guard response.status == .ok else {
+                        throw Console.fail("--jwks: \(location) answered \(response.status.code)")
+                    }
+                    text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                } catch let error as ExitCode {
+                    throw error
+                } catch {
+                    throw Console.fail("--jwks: cannot fetch \(location): \(error)")
+                }
             } else {
-                data = FileManager.default.contents(atPath: location)
+                guard let data = FileManager.default.contents(atPath: location) else {
+                    throw Console.fail("--jwks: cannot read \(location)")
+                }
+                text = String(decoding: data, as: UTF8.self)
             }
-            guard let data else { throw Console.fail("--jwks: cannot read \(location)") }
             do {
-                return try JWK.parseSet(String(decoding: data, as: UTF8.self))
+                return try JWK.parseSet(text)
             } catch {
                 throw Console.fail("--jwks \(location): \(error.description)")
             }
