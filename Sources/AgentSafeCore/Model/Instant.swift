@@ -77,6 +77,31 @@ extension Instant {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        if year >= 0 && year < 10_000 {
+            // `YYYY-MM-DDTHH:MM:SSZ` written digit by digit (every audit line, answer and approval carries one).
+            return String(unsafeUninitializedCapacity: 20) { b in
+                func put(_ value: Int64, at start: Int, width: Int) {
+                    var v = value
+                    for k in stride(from: start + width - 1, through: start, by: -1) {
+                        b[k] = UInt8(ascii: "0") + UInt8(v % 10)
+                        v /= 10
+                    }
+                }
+                put(year, at: 0, width: 4)
+                b[4] = UInt8(ascii: "-")
+                put(month, at: 5, width: 2)
+                b[7] = UInt8(ascii: "-")
+                put(day, at: 8, width: 2)
+                b[10] = UInt8(ascii: "T")
+                put(secondOfDay / 3600, at: 11, width: 2)
+                b[13] = UInt8(ascii: ":")
+                put(secondOfDay % 3600 / 60, at: 14, width: 2)
+                b[16] = UInt8(ascii: ":")
+                put(secondOfDay % 60, at: 17, width: 2)
+                b[19] = UInt8(ascii: "Z")
+                return 20
+            }
+        }
         func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let yearText = year >= 0 && year < 10_000
             ? String(repeating: "0", count: 4 - String(year).count) + String(year) : String(year)
