@@ -150,7 +150,7 @@ struct RiskLedgerTests {
     /// prunes and folds into the carried score.
     @Test(arguments: [8, 64, 100_000])
     func runningSumsMatchAPlainList(maxEntries: Int) {
-        var rng = SplitMix(seed: UInt64(maxEntries))
+        var rng = SplitMix64(seed: UInt64(maxEntries))
         let window = 100.0
         let ledger = RiskLedger(policy: CumulativeRiskPolicy(windowSeconds: window, escalationThreshold: 1e12,
                                                              denyThreshold: 2e12, maxEntriesPerPrincipal: maxEntries))
@@ -243,18 +243,5 @@ func residentBytes() -> Int {
 struct ConfigAgreementTests {
     @Test func dlpDetectorNamesInTheConfigAreTheScannersDetectors() {
         #expect(Set(DLPConfig.detectorNames) == Set(DLPDetector.allCases.map(\.rawValue)))
-    }
-}
-
-/// A small deterministic generator, so a failing random case can be replayed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -122,16 +122,8 @@ func note(_ message: String) {
     FileHandle.standardError.write(Data("ControlBenchmarks: \(message)\n".utf8))
 }
 
-/// SplitMix64: the same principals, histories and request order on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// SplitMix64 (AgentSafeCore): the same principals, histories and request order on every run.
+extension SplitMix64 {
     mutating func int(_ count: Int) -> Int { Int(next() % UInt64(count)) }
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }

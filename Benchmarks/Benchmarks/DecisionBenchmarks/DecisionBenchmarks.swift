@@ -218,16 +218,8 @@ struct DefaultSet: Sendable {
 
 // MARK: - (b), (c) Generated set
 
-/// SplitMix64: the generated set is the same on every run and every machine.
-struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// SplitMix64 (AgentSafeCore): the generated set is the same on every run and every machine.
+extension SplitMix64 {
     mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
     mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }
     mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }
