@@ -87,6 +87,8 @@ final class Controls: Sendable {
         guard snapshot.config.cumulativeRisk != nil || !snapshot.chains.isEmpty else { return nil }
         let c = snapshot.config.cumulativeRisk ?? CumulativeRiskSettings()
         let redactor = self.redactor
+        // Entries still waiting for their batched write would be missing from what the new ledger reads back.
+        drainLedger()
         let ledger = RiskLedger(
             policy: CumulativeRiskPolicy(
                 windowSeconds: c.windowSeconds, scores: c.riskScores.mapValues(Double.init),

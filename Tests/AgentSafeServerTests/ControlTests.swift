@@ -127,6 +127,24 @@ struct ControlTests {
         }
     }
 
+    /// Ledger rows are written in batches a few milliseconds behind the request; a reload right after, which reads
+    /// them back into a new ledger, must still see every one.
+    @Test func aReloadRightAfterAllowedRequestsKeepsTheirScores() async throws {
+        let project = try Project(.init(extra: Self.cumulative))
+        defer { project.remove() }
+        try await project.withApp { client in
+            for _ in 0..<3 {
+                let d = try await client.post("/v1/check", Self.body("restart-deployment", caller: "bot", params: Self.restart)).json
+                #expect(d["result"] == "allow")
+            }
+            let reload = try await client.execute(uri: "/v1/admin/reload", method: .post,
+                                                  headers: [.authorization: "Bearer \(project.adminToken)"])
+            #expect(reload.status == .ok)
+            let d = try await client.post("/v1/check", Self.body("restart-deployment", caller: "bot", params: Self.restart)).json
+            #expect(d["cumulative_risk"]?["before"] == .integer(30))
+        }
+    }
+
     @Test func anAllOrNothingPlanCountsRiskAcrossItsStepsAndRecordsNothingWhenRefused() async throws {
         let project = try Project(.init(extra: Self.cumulative))
         defer { project.remove() }
