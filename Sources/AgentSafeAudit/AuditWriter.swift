@@ -190,15 +190,6 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
-    /// Appends `events` (see ``append(_:)-([AuditEvent])``) and calls `completion` on the writer thread once they
-    /// are durable, or failed. For callers that resume their work somewhere of their choosing (the sidecar resumes a
-    /// request on the event loop it came from, instead of wherever the scheduler would put it). Throws at once
-    /// when the log has failed or is closed, and then never calls `completion`.
-    public func enqueue(_ events: [AuditEvent],
-                        completion: @escaping @Sendable (Result<[AuditReceipt], AuditError>) -> Void) throws {
-        try push(events, completion)
-    }
-
     private func push(_ events: [AuditEvent], _ complete: @escaping @Sendable (Result<[AuditReceipt], AuditError>) -> Void) throws {
         condition.lock()
         defer { condition.unlock() }

@@ -1,5 +1,6 @@
 import ArgumentParser
 
+@main
 struct AgentSafeCommand: AsyncParsableCommand {
     static let version = "0.1.0"
 

@@ -338,7 +338,7 @@ struct Routes: Sendable {
                                              reason: "approval requested: \(approval.reason)", now: now))
         }
         do {
-            _ = try await sidecar.appendAudit(events)
+            _ = try await sidecar.audit.append(events)
             sidecar.shippers?.notifyAppended()
         } catch {
             sidecar.logger.error("audit append failed; decision withheld", metadata: ["error": "\(error)"])
@@ -518,7 +518,7 @@ struct Routes: Sendable {
                     timestamp: Instant(secondsSinceEpoch: now).iso8601, eventType: .ticketConsumed, action: claims.action,
                     target: claims.target, caller: claims.caller, params: sidecar.redactor.redact(claims.params, action: runtime.actions[claims.action]),
                     reason: "ticket consumed", correlationID: claims.auditID, ticketID: claims.changeTicket, jti: claims.jti)
-                do { _ = try await sidecar.appendAudit([event]) } catch {
+                do { _ = try await sidecar.audit.append(event) } catch {
                     throw Problem(.serviceUnavailable, "audit_unavailable", "Audit unavailable", "the consumption could not be recorded")
                 }
             }

@@ -8,8 +8,6 @@ import AgentSafeStore
 import AgentSafeTickets
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import Synchronization
 
 /// What `agent-safe serve` (and the tests) start the sidecar with.
@@ -270,22 +268,3 @@ enum ConstantTime {
     }
 }
 
-extension Sidecar {
-    /// Appends events that belong together to the audit log and waits until they are durable, resuming on the
-    /// event loop the request runs on (when it runs on one, as it does under `agent-safe serve`): the audit
-    /// writer then wakes each loop at most once per group commit, and the answer is written to the connection
-    /// from its own thread rather than handed across from another one.
-    func appendAudit(_ events: [AuditEvent]) async throws -> [AuditReceipt] {
-        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return try await audit.append(events) }
-        let audit = self.audit
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[AuditReceipt], any Error>) in
-            do {
-                try audit.enqueue(events) { result in
-                    loop.execute { continuation.resume(with: result.mapError { $0 as any Error }) }
-                }
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-    }
-}
