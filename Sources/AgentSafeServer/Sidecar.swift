@@ -239,8 +239,18 @@ final class Sidecar: Sendable {
     /// Loads the configuration again; swaps it in only if it is valid. Every attempt is audited.
     func reload(trigger: String) async throws -> Runtime {
         do {
+            let loadStarted = Date().timeIntervalSince1970
             let fresh = try Runtime.load(configuration, controls: controls)
-            current.withLock { $0 = fresh }
+            let previous = current.withLock { runtime -> Runtime in
+                let old = runtime
+                runtime = fresh
+                return old
+            }
+            // The new ledger was read back from the state store; what the old one recorded meanwhile (or records
+            // for requests still in flight on it) is handed over. A minute of margin: each entry is copied once.
+            if let old = previous.ledger, let new = fresh.ledger {
+                old.forward(to: new, since: loadStarted - 60, now: Date().timeIntervalSince1970)
+            }
             reloads.withLock { $0 += 1 }
             metrics.reloads(ok: true)
             _ = try? await audit.append(configLoadedEvent(fresh, reason: "configuration reloaded (\(trigger))"))

@@ -194,6 +194,33 @@ struct RiskLedgerTests {
         }
     }
 
+    /// A reload builds a new ledger from the state store; what the old one recorded meanwhile, or records for
+    /// requests still in flight on it, is handed over once.
+    @Test func aReplacedLedgerHandsOverWhatItRecordsAndTakesBack() {
+        let policy = CumulativeRiskPolicy(escalationThreshold: 1_000, denyThreshold: 2_000)
+        let old = RiskLedger(policy: policy)
+        for i in 0..<3 {
+            _ = old.assess(Self.candidate("x", risk: .high, id: "evt-\(i)"), policyResult: .allow, now: 100 + Double(i))
+        }
+        // The new ledger read two of the three back from the store.
+        let new = RiskLedger(policy: policy)
+        for i in 0..<2 {
+            new.record(LedgerEntry(id: "evt-\(i)", principal: "orchestrator", at: 100 + Double(i), action: "x", target: "t1",
+                                   namespace: nil, keys: [:], risk: .high, score: 15), now: 103)
+        }
+        old.forward(to: new, since: 50, now: 103)
+        #expect(new.state(of: "orchestrator", now: 104).before == 45)
+        #expect(new.state(of: "orchestrator", now: 104).contributionCount == 3)
+        // A request that started on the old runtime records after the swap, another is taken back.
+        _ = old.assess(Self.candidate("x", risk: .low, id: "evt-late"), policyResult: .allow, now: 105)
+        #expect(new.state(of: "orchestrator", now: 106).before == 46)
+        old.remove(principal: "orchestrator", id: "evt-late")
+        #expect(new.state(of: "orchestrator", now: 106).before == 45)
+        // Forwarding twice copies nothing twice.
+        old.forward(to: new, since: 50, now: 107)
+        #expect(new.state(of: "orchestrator", now: 108).contributionCount == 3)
+    }
+
     @Test func concurrentRequestsOfOnePrincipalCannotAllSlipUnderTheThreshold() async {
         let ledger = RiskLedger(policy: CumulativeRiskPolicy())
         let allowed = await withTaskGroup(of: Bool.self) { group in

@@ -148,6 +148,9 @@ public final class RiskLedger: Sendable {
     private let stepMatchers: [[StepMatcher]]
     private let shards: [ShardBox]
     private let count = Atomic<Int>(0)
+    /// The ledger that replaced this one at a reload (``forward(to:since:now:)``): what this one records or takes
+    /// back afterwards — requests that started before the swap — is passed on.
+    private let successor = Mutex<RiskLedger?>(nil)
 
     struct Log {
         var entries = EntryLog()
@@ -216,7 +219,7 @@ public final class RiskLedger: Sendable {
     {
         let keys = keys(of: candidate.params)
         let own = policy.score(candidate.risk)
-        return shard(for: candidate.principal).withLock { shard -> RiskAssessment in
+        let assessment = shard(for: candidate.principal).withLock { shard -> RiskAssessment in
             // The log is taken out of the table while it is worked on (an empty one holds its place), so pruning
             // and appending don't copy its entries, and put back where it was.
             let slot = shard.logs.index(forKey: candidate.principal)
@@ -290,19 +293,31 @@ public final class RiskLedger: Sendable {
             }
             return assessment
         }
+        if let entry = assessment.entry, let next = successor.withLock({ $0 }) { next.record(entry, now: now, skipIfPresent: true) }
+        return assessment
     }
 
     /// Records an entry decided elsewhere: an approved request, or an entry restored from the state store.
     /// Returns `false` when the ledger is at its bound for a new principal.
+    /// `skipIfPresent`: an entry whose id the principal's log already holds is not added again.
     @discardableResult
-    public func record(_ entry: LedgerEntry, now: Double) -> Bool {
+    public func record(_ entry: LedgerEntry, now: Double, skipIfPresent: Bool = false) -> Bool {
         guard entry.at >= now - retention else { return true }
-        return shard(for: entry.principal).withLock { shard in
+        let recorded = shard(for: entry.principal).withLock { shard -> Bool? in
             var log = shard.logs[entry.principal]
             if log == nil {
                 guard reserveSlot(&shard, now: now) else { return false }
                 log = Log()
             } else {
+                if skipIfPresent {
+                    // Entries are in time order: only those at or after this one's time can be it.
+                    let entries = log!.entries
+                    var i = entries.count - 1
+                    while i >= 0, entries[i].at >= entry.at {
+                        if entries[i].id == entry.id { return nil }
+                        i -= 1
+                    }
+                }
                 // Expired entries go first, so a full log never folds an expired score into the carried one.
                 prune(&log!, now: now)
             }
@@ -311,10 +326,33 @@ public final class RiskLedger: Sendable {
             shard.logs[entry.principal] = log
             return true
         }
+        guard let recorded else { return true }
+        if recorded, let next = successor.withLock({ $0 }) { next.record(entry, now: now, skipIfPresent: true) }
+        return recorded
+    }
+
+    /// Hands over to the ledger that replaces this one at a reload: from now on what this one records or takes
+    /// back is passed on to `next`, and the entries it holds from `since` on are copied there now (each once: ids
+    /// `next` already holds, read back from the state store, are skipped). Requests decided on the old runtime
+    /// while the new one was being loaded, or still waiting for their audit line, so still count.
+    public func forward(to next: RiskLedger, since: Double, now: Double) {
+        guard next !== self else { return }
+        successor.withLock { $0 = next }
+        var recent: [LedgerEntry] = []
+        for shard in shards {
+            shard.withLock { s in
+                for log in s.logs.values {
+                    let entries = log.entries
+                    for i in entries.firstIndex(atOrAfter: since)..<entries.count { recent.append(entries[i]) }
+                }
+            }
+        }
+        for entry in recent { next.record(entry, now: now, skipIfPresent: true) }
     }
 
     /// Takes back an entry (its decision could not be recorded in the audit log, so it was never given).
     public func remove(principal: String, id: String) {
+        successor.withLock { $0 }?.remove(principal: principal, id: id)
         shard(for: principal).withLock { shard in
             guard var log = shard.logs[principal] else { return }
             let entries = log.entries
