@@ -110,14 +110,19 @@ struct ControlTests {
         }
     }
 
+    /// Three allowed restarts by `bot`: 30 points in the ledger.
+    static func allowThreeRestarts(_ client: any TestClientProtocol) async throws {
+        for _ in 0..<3 {
+            let d = try await client.post("/v1/check", Self.body("restart-deployment", caller: "bot", params: Self.restart)).json
+            #expect(d["result"] == "allow")
+        }
+    }
+
     @Test func theLedgerSurvivesARestart() async throws {
         let project = try Project(.init(extra: Self.cumulative))
         defer { project.remove() }
         try await project.withApp { client in
-            for _ in 0..<3 {
-                let d = try await client.post("/v1/check", Self.body("restart-deployment", caller: "bot", params: Self.restart)).json
-                #expect(d["result"] == "allow")
-            }
+            try await Self.allowThreeRestarts(client)
         }
         // A new sidecar on the same state directory.
         try await project.withApp { client in
@@ -133,10 +138,7 @@ struct ControlTests {
         let project = try Project(.init(extra: Self.cumulative))
         defer { project.remove() }
         try await project.withApp { client in
-            for _ in 0..<3 {
-                let d = try await client.post("/v1/check", Self.body("restart-deployment", caller: "bot", params: Self.restart)).json
-                #expect(d["result"] == "allow")
-            }
+            try await Self.allowThreeRestarts(client)
             let reload = try await client.execute(uri: "/v1/admin/reload", method: .post,
                                                   headers: [.authorization: "Bearer \(project.adminToken)"])
             #expect(reload.status == .ok)
