@@ -166,19 +166,11 @@ public struct S3Shipper: AuditShipper {
             let host = "\(spec.bucket).s3.\(spec.region).amazonaws.com"
             return Location(origin: "https://" + host, host: host, basePath: "", pathStyle: false)
         }
-        guard let components = URLComponents(string: endpoint), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", let rawHost = components.host, !rawHost.isEmpty
-        else {
+        guard let override = AWSEndpointOverride(string: endpoint) else {
             throw ShippingError(.invalidConfiguration, "S3 endpoint must be an http:// or https:// URL")
         }
-        let hostName = rawHost.contains(":") && !rawHost.hasPrefix("[") ? "[\(rawHost)]" : rawHost
-        var host = hostName
-        if let port = components.port, !(scheme == "http" && port == 80), !(scheme == "https" && port == 443) {
-            host += ":\(port)"
-        }
-        var base = components.percentEncodedPath
-        while base.hasSuffix("/") { base.removeLast() }
-        return Location(origin: "\(scheme)://\(host)", host: host, basePath: base + bucketPath, pathStyle: true)
+        return Location(origin: override.origin, host: override.host, basePath: override.basePath + bucketPath,
+                        pathStyle: true)
     }
 
     /// ` (NoSuchBucket)`: the `<Code>` of an S3 XML error, nothing else of the body (which may echo the

@@ -296,12 +296,7 @@ struct AWSExecutorOfflineTests {
 /// its test).
 @Suite(
     "AWS executor against moto", .serialized,
-    .enabled("needs moto_server (PyPI moto[server]); required when CI=true") {
-        guard let reason = MotoServer.unavailableReason else { return true }
-        if isCI { return true }  // runs, and records the missing tool as a failure
-        print("skipping AWS executor moto tests: \(reason)")
-        return false
-    })
+    .enabled("needs moto_server (PyPI moto[server]); required when CI=true") { MotoServer.shouldRun("AWS executor moto tests") })
 struct AWSExecutorMotoTests {
     let region = "us-east-1"
 

@@ -49,6 +49,15 @@ public final class MotoServer: @unchecked Sendable {
         command == nil ? "neither moto_server on PATH nor python3 with moto.server (python3 -m pip install 'moto[server]')" : nil
     }
 
+    /// For a suite's `.enabled` trait: whether its moto tests run. Without moto they are skipped with a printed
+    /// reason, except under `CI=true`, where they run and record the missing tool as a failure.
+    public static func shouldRun(_ suite: String) -> Bool {
+        guard let reason = unavailableReason else { return true }
+        if isCI { return true }
+        print("skipping \(suite): \(reason)")
+        return false
+    }
+
     /// Starts moto with `environment` added and waits until it answers HTTP (at most 30 s).
     public static func start(environment: [String: String] = [:]) async throws -> MotoServer {
         guard let command else { throw MotoError(message: unavailableReason ?? "moto not found") }

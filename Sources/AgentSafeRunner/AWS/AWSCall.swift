@@ -130,29 +130,8 @@ struct AWSEndpoint: Sendable, Hashable {
     /// The SigV4 signing region.
     var signingRegion: String
 
-    /// The parts of an override URL: scheme and host with port, and the base path without a trailing slash.
-    struct Override: Sendable, Hashable {
-        var origin: String
-        var host: String
-        var basePath: String
-
-        init?(_ url: URL) {
-            guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false),
-                let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
-                let rawHost = components.host, !rawHost.isEmpty
-            else { return nil }
-            let hostName = rawHost.contains(":") && !rawHost.hasPrefix("[") ? "[\(rawHost)]" : rawHost
-            var host = hostName
-            if let port = components.port, !(scheme == "http" && port == 80), !(scheme == "https" && port == 443) {
-                host += ":\(port)"
-            }
-            var base = components.percentEncodedPath
-            while base.hasSuffix("/") { base.removeLast() }
-            self.origin = "\(scheme)://\(host)"
-            self.host = host
-            self.basePath = base
-        }
-    }
+    /// The parts of an override URL (AgentSafeAWS, shared with the S3 shipper).
+    typealias Override = AWSEndpointOverride
 
     /// The DNS suffix of a region's partition.
     static func dnsSuffix(region: String) -> String {

@@ -33,9 +33,6 @@ func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -
     return try await condition()
 }
 
-/// True when running in CI (`CI=true`): missing tools fail instead of skipping.
-var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
-
 import Logging
 
 /// A logger that only prints critical messages, so test output stays readable.
