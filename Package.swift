@@ -146,7 +146,10 @@ let package = Package(
         .testTarget(name: "AgentSafeCoreTests", dependencies: ["AgentSafeCore"]),
         .testTarget(name: "AgentSafeConfigTests", dependencies: ["AgentSafeConfig", "AgentSafeCore"]),
         .testTarget(name: "AgentSafeTicketsTests", dependencies: ["AgentSafeTickets", "AgentSafeCore"]),
-        .testTarget(name: "AgentSafeStoreTests", dependencies: ["AgentSafeStore", "AgentSafeTickets", "AgentSafeControl", "AgentSafeCore"]),
+        .testTarget(
+            name: "AgentSafeStoreTests",
+            dependencies: ["AgentSafeStore", "AgentSafeTickets", "AgentSafeControl", "AgentSafeCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "AgentSafeControlTests", dependencies: ["AgentSafeControl", "AgentSafeCore", "AgentSafeConfig"]),
         .testTarget(name: "AgentSafeAWSTests", dependencies: ["AgentSafeAWS"]),
         .testTarget(name: "AgentSafeAuditTests", dependencies: ["AgentSafeAudit", "AgentSafeTickets", "AgentSafeCore"]),

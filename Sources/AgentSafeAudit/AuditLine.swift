@@ -85,5 +85,5 @@ public enum AuditLine {
         bytes.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String { Hex.encode(digest) }
+    static func hex(_ digest: SHA256.Digest) -> String { digest.withUnsafeBytes(Hex.encode(raw:)) }
 }

@@ -33,7 +33,7 @@ public struct AuditRedactor: Sendable {
     public func digest(_ value: JSONValue) -> String {
         var bytes: [UInt8] = []
         value.appendCanonical(to: &bytes)  // the canonical text's bytes, without the String
-        return "hmac-sha256:" + Hex.encode(bytes.withUnsafeBytes { mac.authenticationCode(for: $0) })
+        return "hmac-sha256:" + bytes.withUnsafeBytes { mac.authenticationCode(for: $0) }.withUnsafeBytes(Hex.encode(raw:))
     }
 
     /// `params` with every sensitive parameter of `action` replaced by its digest.

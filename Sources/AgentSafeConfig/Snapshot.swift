@@ -252,7 +252,7 @@ public enum CatalogueLoader {
                         engine: engine, chains: chains, warnings: diagnostics, files: files, paths: paths)
     }
 
-    static func hex(_ digest: SHA256.Digest) -> String { Hex.encode(digest) }
+    static func hex(_ digest: SHA256.Digest) -> String { digest.withUnsafeBytes(Hex.encode(raw:)) }
 
     /// `file` relative to the directory `root` (its last component when `root` is the file itself).
     static func below(_ file: String, _ root: String) -> String {

@@ -101,6 +101,10 @@ func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(2048)
     value.appendUnordered(to: &bytes)
-    return Response(status: status, headers: [.contentType: "application/json"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    return json(bytes: bytes, status: status)
+}
+
+/// A JSON answer already written as bytes (``JSONObjectWriter``).
+func json(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
 }

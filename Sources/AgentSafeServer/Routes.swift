@@ -398,21 +398,28 @@ struct Routes: Sendable {
         return .object(o)
     }
 
-    func body(_ d: Decided) -> JSONValue {
-        guard case .object(var o) = d.decision.jsonValue else { return d.decision.jsonValue }
-        if let ticket = d.ticket { o["ticket"] = ticket.summaryJSON }
+    /// A decision's answer: the decision's members, then what the sidecar added to it.
+    func writeAnswer(_ d: Decided, to w: inout JSONObjectWriter) {
+        d.decision.writeMembers(to: &w)
+        if let ticket = d.ticket {
+            w.object("ticket") { ticket.writeSummary(to: &$0) }
+        }
         // A decision lists the 5 most recent contributions (all counted in contributing_actions; GET /v1/callers/{id}
         // lists 20).
-        if let a = d.assessment { o["cumulative_risk"] = Self.assessmentJSON(a, contributions: 5) }
+        if let a = d.assessment { w.value("cumulative_risk", Self.assessmentJSON(a, contributions: 5)) }
         if let approval = d.approval {
-            o["approval"] = .object(["id": .string(approval.id),
-                                     "expires_at": .string(Instant(secondsSinceEpoch: approval.expiresAt).iso8601),
-                                     "reused": .bool(!d.approvalIsNew)])
+            w.object("approval") { o in
+                o.string("id", approval.id)
+                o.string("expires_at", Instant(secondsSinceEpoch: approval.expiresAt).iso8601)
+                o.bool("reused", !d.approvalIsNew)
+            }
         }
         if !d.dlpFindings.isEmpty {
-            o["dlp"] = .array(d.dlpFindings.map { .object(["detector": .string($0.detector.rawValue), "path": .string($0.path)]) })
+            w.objects("dlp", d.dlpFindings) { f, o in
+                o.string("detector", f.detector.rawValue)
+                o.string("path", f.path)
+            }
         }
-        return .object(o)
     }
 
     func check(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -420,7 +427,9 @@ struct Routes: Sendable {
         let runtime = sidecar.runtime
         var d = try decide(o, request: request, runtime: runtime)
         try await record(&d, runtime: runtime)
-        return json(body(d))
+        var w = JSONObjectWriter(capacity: 2048)
+        writeAnswer(d, to: &w)
+        return json(bytes: w.finish())
     }
 
     func checkPlan(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -475,8 +484,11 @@ struct Routes: Sendable {
                 throw error
             }
         }
-        return json(.object(["result": .string(worst.rawValue), "all_or_nothing": .bool(allOrNothing),
-                             "steps": .array(decided.map(body))]))
+        var w = JSONObjectWriter(capacity: 2048 * decided.count)
+        w.string("result", worst.rawValue)
+        w.bool("all_or_nothing", allOrNothing)
+        w.objects("steps", decided) { d, o in writeAnswer(d, to: &o) }
+        return json(bytes: w.finish())
     }
 
     static func takeBack(_ decided: [Decided], runtime: Runtime) {

@@ -152,6 +152,21 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Bytes in lower-case hex, written straight into the string's storage (for digests and MACs:
+    /// `digest.withUnsafeBytes(Hex.encode(raw:))`; iterating a digest as a generic sequence was the slow part of
+    /// hashing an audit line).
+    public static func encode(raw: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: raw.count * 2) { out in
+            var i = 0
+            for b in raw {
+                out[i] = digits[Int(b >> 4)]
+                out[i + 1] = digits[Int(b & 0x0F)]
+                i += 2
+            }
+            return i
+        }
+    }
+
     public static func decode(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)
         guard chars.count % 2 == 0 else { return nil }

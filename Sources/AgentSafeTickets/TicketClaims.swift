@@ -232,7 +232,7 @@ public struct TicketClaims: Sendable, Hashable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(128)
         JSONValue.object(params).appendCanonical(to: &bytes)
-        return Hex.encode(SHA256.hash(data: bytes))
+        return SHA256.hash(data: bytes).withUnsafeBytes(Hex.encode(raw:))
     }
 }
 
@@ -245,8 +245,16 @@ public struct ExecutionTicket: Sendable, Hashable {
 
     /// `{token, jti, expires_at}` for decision output.
     public var summaryJSON: JSONValue {
-        .object(["token": .string(token), "jti": .string(jti),
-                 "expires_at": .string(Instant(secondsSinceEpoch: expiresAt).iso8601)])
+        var w = JSONObjectWriter(capacity: token.utf8.count + 128)
+        writeSummary(to: &w)
+        return .parse(written: w.finish())
+    }
+
+    /// The members of ``summaryJSON`` (an answer's `ticket` object).
+    public func writeSummary(to w: inout JSONObjectWriter) {
+        w.string("token", token)
+        w.string("jti", jti)
+        w.string("expires_at", Instant(secondsSinceEpoch: expiresAt).iso8601)
     }
 }
 
@@ -301,11 +309,11 @@ public struct TicketIssuer: Sendable {
     public func issue(_ request: TicketRequest, now: Int64, using rng: inout some RandomNumberGenerator) throws(KeyError)
         -> ExecutionTicket
     {
-        let jti = Hex.encode(withUnsafeBytes(of: (rng.next(), rng.next())) { Array($0) })
+        let jti = withUnsafeBytes(of: (rng.next(), rng.next()), Hex.encode(raw:))
         var paramsJSON: [UInt8] = []
         paramsJSON.reserveCapacity(128)
         JSONValue.object(request.params).appendCanonical(to: &paramsJSON)
-        let digest = Hex.encode(SHA256.hash(data: paramsJSON))
+        let digest = SHA256.hash(data: paramsJSON).withUnsafeBytes(Hex.encode(raw:))
         let claims = TicketClaims(
             issuer: settings.issuer, audience: settings.audience.map { [$0] } ?? [],
             subject: request.delegationChain.first?.agentID ?? request.caller, caller: request.caller,

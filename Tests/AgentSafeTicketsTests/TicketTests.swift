@@ -66,6 +66,18 @@ struct TicketTests {
         #expect(digest == expected)
     }
 
+    @Test func hexOfRawBytesMatchesTheSequenceEncoder() {
+        var rng = SplitMix64(seed: 7)
+        for count in [0, 1, 16, 32, 33] {
+            let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            #expect(bytes.withUnsafeBytes(Hex.encode(raw:)) == Hex.encode(bytes))
+        }
+        #expect(([0x00, 0x0f, 0xa0, 0xff] as [UInt8]).withUnsafeBytes(Hex.encode(raw:)) == "000fa0ff")
+        // The known SHA-256 of "abc".
+        #expect(SHA256.hash(data: Array("abc".utf8)).withUnsafeBytes(Hex.encode(raw:))
+            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
     @Test func audienceIsWrittenAndRequiredWhenConfigured() throws {
         let settings = TicketSettings(audience: "executors")
         let ticket = Keys.issue(Keys.ec, settings: settings)

@@ -598,7 +598,8 @@ public protocol RiskLedgerStore: Sendable {
     func append(_ entry: LedgerEntry) throws
     /// Several entries in one write (the sidecar batches the entries recorded while the previous write ran).
     func append(contentsOf entries: [LedgerEntry]) throws
-    func remove(id: String) throws
+    /// Deletes one entry (found by its time and id).
+    func remove(_ entry: LedgerEntry) throws
     /// Entries at or after `since`, oldest first.
     func load(since: Double) throws -> [LedgerEntry]
     /// Deletes entries before `before`; returns how many.

@@ -1,30 +1,35 @@
 extension Decision {
     /// The decision as JSON (snake_case keys, as upstream's Decision JSON plus the new fields).
     public var jsonValue: JSONValue {
-        var o: [String: JSONValue] = [
-            "result": .string(result.rawValue),
-            "reason": .string(reason),
-            "code": .string(code.rawValue),
-            "action": .string(action),
-            "target": target.map(JSONValue.string) ?? .null,
-            "target_known": .bool(targetKnown),
-            "caller": .string(caller),
-            "risk_class": .string(riskClass.rawValue),
-            "matrix_risk": .string(matrixRisk.rawValue),
-            "effective_risk": .string(effectiveRisk.rawValue),
-            "risk_modifiers": .array(modifiers.map { m in
-                .object([
-                    "source": .string(m.source.rawValue), "reason": .string(m.reason),
-                    "raise": .integer(Int64(m.raise)), "from": .string(m.from.rawValue), "to": .string(m.to.rawValue),
-                ])
-            }),
-            "policy_matched": policyMatched.map(JSONValue.string) ?? .null,
-            "audit_id": .string(auditID),
-            "ticket_id": ticketID.map(JSONValue.string) ?? .null,
-        ]
-        if let correlationID { o["correlation_id"] = .string(correlationID) }
-        if !paramErrors.isEmpty { o["param_errors"] = .array(paramErrors.map(JSONValue.string)) }
-        return .object(o)
+        var w = JSONObjectWriter(capacity: 512)
+        writeMembers(to: &w)
+        return .parse(written: w.finish())
+    }
+
+    /// The members of ``jsonValue``, written into an answer that may add its own (`/v1/check` adds the ticket).
+    public func writeMembers(to w: inout JSONObjectWriter) {
+        w.string("result", result.rawValue)
+        w.string("reason", reason)
+        w.string("code", code.rawValue)
+        w.string("action", action)
+        w.string("target", target)
+        w.bool("target_known", targetKnown)
+        w.string("caller", caller)
+        w.string("risk_class", riskClass.rawValue)
+        w.string("matrix_risk", matrixRisk.rawValue)
+        w.string("effective_risk", effectiveRisk.rawValue)
+        w.objects("risk_modifiers", modifiers) { m, o in
+            o.string("source", m.source.rawValue)
+            o.string("reason", m.reason)
+            o.integer("raise", Int64(m.raise))
+            o.string("from", m.from.rawValue)
+            o.string("to", m.to.rawValue)
+        }
+        w.string("policy_matched", policyMatched)
+        w.string("audit_id", auditID)
+        w.string("ticket_id", ticketID)
+        if let correlationID { w.string("correlation_id", correlationID) }
+        if !paramErrors.isEmpty { w.strings("param_errors", paramErrors) }
     }
 }
 
