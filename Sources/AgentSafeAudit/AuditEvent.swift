@@ -95,7 +95,20 @@ public struct AuditEvent: Sendable, Hashable {
 
     /// The keys of ``bodyFields`` in serialisation order (sorted by UTF-16 code units), computed once.
     static let bodyKeys: [String] = AuditEvent(timestamp: "", eventType: .decision).bodyFields.keys
-        .sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+        .sorted(by: JSONValue.keyPrecedes)
+
+    /// The body fields, for ``appendBody(to:)``'s switch (an integer switch, not one string comparison per key).
+    enum BodyField: String, CaseIterable {
+        case action, caller, callerGroups = "caller_groups", callerRoles = "caller_roles", context
+        case correlationID = "correlation_id", cumulativeRisk = "cumulative_risk", decision
+        case delegationChain = "delegation_chain", effectiveRisk = "effective_risk", jti, params
+        case policyMatched = "policy_matched", reason, riskClass = "risk_class", target, ticketID = "ticket_id"
+    }
+
+    /// ``bodyKeys`` with each key's `,"key":` bytes, computed once.
+    static let bodyPlan: [(prefix: [UInt8], field: BodyField?)] = bodyKeys.map { key in
+        (Array(#",""#.utf8) + Array(key.utf8) + Array(#"":"#.utf8), BodyField(rawValue: key))
+    }
 
     /// Appends `,"key":value` for every body field, in ``bodyKeys`` order, as UTF-8 bytes and without building a
     /// dictionary (byte for byte what serialising ``bodyFields`` canonically gives).
@@ -111,30 +124,28 @@ public struct AuditEvent: Sendable, Hashable {
             }
             out.append(UInt8(ascii: "]"))
         }
-        for k in Self.bodyKeys {
-            out.append(contentsOf: #",""#.utf8)
-            out.append(contentsOf: k.utf8)
-            out.append(contentsOf: #"":"#.utf8)
-            switch k {
-            case "action": str(action)
-            case "caller": str(caller)
-            case "caller_groups": list(callerGroups)
-            case "caller_roles": list(callerRoles)
-            case "context": if let context { context.appendCanonical(to: &out) } else { out.append(contentsOf: "null".utf8) }
-            case "correlation_id": str(correlationID)
-            case "cumulative_risk":
+        for (prefix, field) in Self.bodyPlan {
+            out.append(contentsOf: prefix)
+            switch field {
+            case .action?: str(action)
+            case .caller?: str(caller)
+            case .callerGroups?: list(callerGroups)
+            case .callerRoles?: list(callerRoles)
+            case .context?: if let context { context.appendCanonical(to: &out) } else { out.append(contentsOf: "null".utf8) }
+            case .correlationID?: str(correlationID)
+            case .cumulativeRisk?:
                 if let cumulativeRisk { JSONValue.appendInteger(cumulativeRisk, to: &out) } else { out.append(contentsOf: "null".utf8) }
-            case "decision": str(decision?.rawValue)
-            case "delegation_chain": list(delegationChain)
-            case "effective_risk": str(effectiveRisk?.rawValue)
-            case "jti": str(jti)
-            case "params": JSONValue.object(params).appendCanonical(to: &out)
-            case "policy_matched": str(policyMatched)
-            case "reason": str(reason)
-            case "risk_class": str(riskClass?.rawValue)
-            case "target": str(target)
-            case "ticket_id": str(ticketID)
-            default: out.append(contentsOf: "null".utf8)
+            case .decision?: str(decision?.rawValue)
+            case .delegationChain?: list(delegationChain)
+            case .effectiveRisk?: str(effectiveRisk?.rawValue)
+            case .jti?: str(jti)
+            case .params?: JSONValue.object(params).appendCanonical(to: &out)
+            case .policyMatched?: str(policyMatched)
+            case .reason?: str(reason)
+            case .riskClass?: str(riskClass?.rawValue)
+            case .target?: str(target)
+            case .ticketID?: str(ticketID)
+            case nil: out.append(contentsOf: "null".utf8)
             }
         }
     }

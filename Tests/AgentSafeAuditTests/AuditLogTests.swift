@@ -196,6 +196,16 @@ struct AuditBodyTests {
         event.params = ["note": "quote \" backslash \\ newline \n tab \t \u{1} é ☃", "n": 1.5, "list": [1, "two"]]
         event.reason = "a reason with \"quotes\" and \u{7f}"
         event.callerRoles = ["ops", "o\"dd"]
+        // Every optional field distinct, so a field written under another's key can't hide behind two nulls.
+        event.callerGroups = ["g1"]
+        event.target = "prod/web"
+        event.jti = "jti-1"
+        event.ticketID = "CHG-1"
+        event.correlationID = "corr-1"
+        event.policyMatched = "rule-1"
+        event.decision = .requireApproval
+        event.riskClass = .medium
+        event.effectiveRisk = .critical
         var bytes: [UInt8] = []
         event.appendBody(to: &bytes)
         let direct = String(decoding: bytes, as: UTF8.self)
@@ -208,6 +218,9 @@ struct AuditBodyTests {
         }
         #expect(direct == viaObject)
         #expect(AuditEvent.bodyKeys.count == event.bodyFields.count)
+        // Every body key has its own case in appendBody's switch (none falls through to null).
+        #expect(AuditEvent.bodyPlan.allSatisfy { $0.field != nil })
+        #expect(AuditEvent.BodyField.allCases.count == AuditEvent.bodyKeys.count)
     }
 }
 

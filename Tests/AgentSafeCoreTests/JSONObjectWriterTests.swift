@@ -56,4 +56,24 @@ struct JSONObjectWriterTests {
         guard case .object(let o) = plain.jsonValue else { Issue.record("not an object"); return }
         #expect(o["correlation_id"] == nil && o["param_errors"] == nil && o.count == 14)
     }
+
+    /// The fast key order (UTF-8 bytes where that agrees) against the definition (UTF-16 code units).
+    @Test func keyOrderIsUTF16Order() {
+        let alphabet: [String] = ["a", "b", "_", "Z", "é", "\u{7FF}", "\u{D7FF}", "\u{E000}", "\u{FF5E}", "\u{FFFF}",
+                                  "\u{10000}", "😀", "\u{10FFFF}", ""]
+        var rng = SplitMix64(seed: 11)
+        var keys: [String] = alphabet
+        for _ in 0..<400 {
+            let n = Int(rng.next() % 4)
+            keys.append((0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }.joined())
+        }
+        for a in keys {
+            for b in keys.prefix(60) {
+                #expect(JSONValue.keyPrecedes(a, b) == a.utf16.lexicographicallyPrecedes(b.utf16), "\(a.unicodeScalars.map(\.value)) vs \(b.unicodeScalars.map(\.value))")
+            }
+        }
+        // The case where code point order and UTF-16 order differ.
+        #expect(JSONValue.keyPrecedes("😀", "\u{FF5E}"))
+        #expect(!JSONValue.keyPrecedes("\u{FF5E}", "😀"))
+    }
 }

@@ -22,7 +22,7 @@ extension JSONValue {
                 out.append(UInt8(ascii: ":"))
                 value.appendCanonical(to: &out)
             } else if !object.isEmpty {
-                let members = object.sorted { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+                let members = object.sorted { JSONValue.keyPrecedes($0.key, $1.key) }
                 for (i, member) in members.enumerated() {
                     if i > 0 { out.append(UInt8(ascii: ",")) }
                     JSONValue.appendString(member.key, to: &out)
@@ -59,6 +59,24 @@ extension JSONValue {
         default:
             appendCanonical(to: &out)
         }
+    }
+
+    /// The canonical order of object keys: by UTF-16 code units. Compared as UTF-8 bytes (code point order, a
+    /// memcmp on native strings) whenever that is the same order, that is unless a key holds a character at or above
+    /// U+E000 (lead byte 0xEE or more), where UTF-16 puts surrogate pairs before U+E000…U+FFFF.
+    @inlinable
+    public static func keyPrecedes(_ a: String, _ b: String) -> Bool {
+        var a = a, b = b
+        let fast = a.withUTF8 { x in
+            b.withUTF8 { y -> Bool? in
+                for byte in x where byte >= 0xEE { return nil }
+                for byte in y where byte >= 0xEE { return nil }
+                let n = min(x.count, y.count)
+                for i in 0..<n where x[i] != y[i] { return x[i] < y[i] }
+                return x.count < y.count
+            }
+        }
+        return fast ?? a.utf16.lexicographicallyPrecedes(b.utf16)
     }
 
     /// Decimal digits of `i`, as `String(i)` writes them.

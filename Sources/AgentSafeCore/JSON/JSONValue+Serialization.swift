@@ -45,7 +45,7 @@ extension JSONValue {
                 return
             }
             out += "{"
-            let keys = object.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
+            let keys = object.keys.sorted(by: JSONValue.keyPrecedes)
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += "," }
                 if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
