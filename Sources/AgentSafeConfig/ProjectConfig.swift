@@ -202,18 +202,25 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     public var debugDescription: String { "<redacted>" }
 }
 
-/// Upstream `rate_limit` (§7.1). Validated here; enforced by the sidecar, which keeps per-caller state.
+/// Upstream `rate_limit` (§7.1) plus aggregation. Validated here; enforced by the sidecar, which keeps the state.
 public struct RateLimitSettings: Sendable, Hashable {
     public var maxRequests = 100
     public var windowSeconds = 60.0
     public var circuitBreakerThreshold = 0
     public var circuitBreakerWindowSeconds = 60.0
     public var circuitBreakerCooldownSeconds = 300.0
+    /// Whose window a request counts in: the root of a verified delegation chain (the default, as the risk ledger:
+    /// an orchestrator can't multiply its rate by acting through sub-agents) or the caller itself (upstream).
+    /// Without delegation the two are the same.
+    public var aggregate = CumulativeRiskSettings.Aggregate.root
 
     init(_ node: YAMLNode, ctx: DecodeContext) {
         let keys = ["max_requests", "window_seconds", "circuit_breaker_threshold", "circuit_breaker_window_seconds",
-                    "circuit_breaker_cooldown_seconds"]
+                    "circuit_breaker_cooldown_seconds", "aggregate"]
         guard let f = ctx.mapping(node, "rate_limit", allowed: keys) else { return }
+        if let n = f.present("aggregate"), let v = ctx.enumValue(n, f.path("aggregate"), CumulativeRiskSettings.Aggregate.self) {
+            aggregate = v
+        }
         if let n = f.present("max_requests"), let v = ctx.int(n, f.path("max_requests")) {
             if v < 1 { ctx.report(.invalidValue, n, f.path("max_requests"), "must be at least 1") } else { maxRequests = v }
         }

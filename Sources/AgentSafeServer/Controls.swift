@@ -19,8 +19,9 @@ import Synchronization
 /// breaker, DLP, and the cumulative-risk ledger (with chain rules) may raise the result; a policy denial feeds
 /// the circuit breaker; a `require_approval` becomes a durable approval request.
 final class Controls: Sendable {
-    /// Per caller; kept across reloads (a reload must not reset a tripped breaker).
+    /// Per principal (``limiterAggregate``); kept across reloads (a reload must not reset a tripped breaker).
     let limiter: RateLimiter?
+    let limiterAggregate: CumulativeRiskSettings.Aggregate
     let approvals: SQLiteApprovalStore
     let ledgerStore: SQLiteRiskLedgerStore
     let notifier: ApprovalNotifier
@@ -40,6 +41,7 @@ final class Controls: Sendable {
         } else {
             limiter = nil
         }
+        limiterAggregate = config.rateLimit?.aggregate ?? .root
         let full = config.state.durability == "full"
         approvals = try SQLiteApprovalStore(path: config.stateDirectory + "/approvals.sqlite", durabilityFull: full)
         ledgerStore = try SQLiteRiskLedgerStore(path: config.stateDirectory + "/ledger.sqlite", durabilityFull: full)

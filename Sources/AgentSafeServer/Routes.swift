@@ -177,7 +177,8 @@ struct Routes: Sendable {
                                   instant: Instant(secondsSinceEpoch: now), auditID: EventID.random())
         var decision = runtime.snapshot.engine.evaluate(req)
         let controls = sidecar.controls
-        let callerKey = req.caller?.agentID ?? "anonymous"
+        // The rate limiter's key: the delegation root or the caller itself (`rate_limit.aggregate`).
+        let limitKey = Controls.principal(req.caller, aggregate: controls.limiterAggregate)
         var d = Decided(decision: decision, request: req, storedParams: req.params)
 
         // Change-ticket shape.
@@ -188,7 +189,7 @@ struct Routes: Sendable {
         // Rate limit and circuit breaker (every request counts towards the window, as upstream).
         var limited = false
         if let limiter = controls.limiter {
-            switch limiter.check(callerKey, now: Self.monotonicSeconds()) {
+            switch limiter.check(limitKey, now: Self.monotonicSeconds()) {
             case .allowed: break
             case .rateLimited(let reason, _):
                 Self.raise(&decision, to: .deny, code: .rateLimited, reason: reason)
@@ -237,7 +238,7 @@ struct Routes: Sendable {
         }
         // Denials feed the circuit breaker (its own refusals don't).
         if decision.result == .deny, !limited, let limiter = controls.limiter {
-            limiter.recordDeny(callerKey, now: Self.monotonicSeconds())
+            limiter.recordDeny(limitKey, now: Self.monotonicSeconds())
         }
         d.decision = decision
         if issueTicket, decision.result == .allow {

@@ -198,6 +198,46 @@ struct ControlTests {
         }
     }
 
+    /// Sub-agents of one orchestrator share its window (`aggregate: root`, the default); with `aggregate: caller`
+    /// each has its own, as upstream.
+    @Test func subAgentsShareTheirRootsRateLimit() async throws {
+        for aggregate in ["root", "caller"] {
+            let project = try Project(.init(extra: """
+                rate_limit:
+                  max_requests: 2
+                  window_seconds: 60
+                \(aggregate == "caller" ? "  aggregate: caller\n" : "")
+                """))
+            defer { project.remove() }
+            let now = Int64(Date().timeIntervalSince1970)
+            let root = project.identityToken("orchestrator")
+            let subs = try ["sub-a", "sub-b", "sub-c"].map { id in
+                try project.identity.delegate(parentToken: root, childID: id, childName: "", roles: [], groups: [],
+                                              ttlSeconds: 600, now: now).0
+            }
+            try await project.withApp { client in
+                var results: [String] = []
+                for sub in subs {
+                    let d = try await client.post("/v1/check", Self.body("get-pod-logs", params: Self.logs), headers: .json(bearer: sub)).json
+                    results.append(d["code"]?.stringValue ?? "?")
+                    if d["code"] == "rate_limited" {
+                        #expect(d["reason"] == "Rate limit exceeded for caller 'orchestrator': 2 requests per 60s window.")
+                    }
+                }
+                if aggregate == "root" {
+                    #expect(results == ["policy", "policy", "rate_limited"])
+                    let state = try await client.get("/v1/callers/orchestrator").json
+                    #expect(state["rate_limit"]?["requests_in_window"] == 2 && state["rate_limit"]?["remaining"] == 0)
+                } else {
+                    #expect(results == ["policy", "policy", "policy"])
+                }
+                // A caller without delegation is its own root either way.
+                let direct = try await client.post("/v1/check", Self.body("get-pod-logs", caller: "solo", params: Self.logs)).json
+                #expect(direct["code"] == "policy")
+            }
+        }
+    }
+
     // MARK: - Approvals
 
     static func approvers(_ project: Project, ttl: Int = 3600) throws -> String {
