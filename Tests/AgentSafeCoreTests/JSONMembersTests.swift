@@ -138,22 +138,3 @@ extension JSONValue {
         }
     }
 }
-
-@Suite("JSON bytes in dictionary order")
-struct UnorderedBytesTests {
-    @Test(arguments: [
-        #"{"b":1,"a":[true,null,{"z":"\u0000\"\\","y":-1.5e300}],"":{}}"#,
-        #"[1,"two",{"three":3,"four":[4,{"five":"é\u2028"}]}]"#,
-        #""just a string""#, "0", "null",
-    ])
-    func parsesBackToTheSameValue(_ text: String) throws {
-        let value = try JSONValue.parse(text)
-        var bytes: [UInt8] = []
-        value.appendUnordered(to: &bytes)
-        #expect(try JSONValue.parse(String(decoding: bytes, as: UTF8.self)) == value)
-        // Same length as the canonical text: only the order of members may differ.
-        var canonical: [UInt8] = []
-        value.appendCanonical(to: &canonical)
-        #expect(bytes.count == canonical.count)
-    }
-}

@@ -32,6 +32,7 @@ struct JSONObjectWriterTests {
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasPrefix(#"{"s":"a \"quoted\" \\ line\nbreak \u0001é","none":null,"yes":true,"n":-42,"x":2.5,"whole":3,"#))
         #expect(text.contains(#""nested":{"k":"v","deeper":{}},"rows":[{"i":1},{"i":2}],"no_rows":[]"#))
+        #expect(text.hasSuffix(#","tree":{"a":"x","b":[1,null]}}"#))
         #expect(JSONObjectWriter().finish() == Array("{}".utf8))
     }
 

@@ -59,10 +59,10 @@ public struct JSONObjectWriter {
         bytes.append(contentsOf: JSONValue.format(value).utf8)
     }
 
-    /// Any value, members of its objects in their dictionary order.
+    /// Any value, its objects' members sorted (canonical, so the answer is the same in every process).
     public mutating func value(_ key: String, _ value: JSONValue) {
         self.key(key)
-        value.appendUnordered(to: &bytes)
+        value.appendCanonical(to: &bytes)
     }
 
     public mutating func strings(_ key: String, _ values: [String]) {

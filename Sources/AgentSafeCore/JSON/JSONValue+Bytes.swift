@@ -34,33 +34,6 @@ extension JSONValue {
         }
     }
 
-    /// Compact JSON bytes with object members in the dictionary's own order (not sorted): for answers that are
-    /// parsed, not hashed or compared as text. Everything else is as ``appendCanonical(to:)`` writes it.
-    public func appendUnordered(to out: inout [UInt8]) {
-        switch self {
-        case .array(let items):
-            out.append(UInt8(ascii: "["))
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                item.appendUnordered(to: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        case .object(let object):
-            out.append(UInt8(ascii: "{"))
-            var first = true
-            for (key, value) in object {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                JSONValue.appendString(key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                value.appendUnordered(to: &out)
-            }
-            out.append(UInt8(ascii: "}"))
-        default:
-            appendCanonical(to: &out)
-        }
-    }
-
     /// The canonical order of object keys: by UTF-16 code units. Compared as UTF-8 bytes (code point order, a
     /// memcmp on native strings) whenever that is the same order, that is unless a key holds a character at or above
     /// U+E000 (lead byte 0xEE or more), where UTF-16 puts surrogate pairs before U+E000…U+FFFF.
