@@ -28,6 +28,7 @@ let suites: [(name: String, products: [String])] = [
     ("AuditBenchmarks", ["AgentSafeCore", "AgentSafeAudit"]),
     ("ControlBenchmarks", ["AgentSafeCore", "AgentSafeControl"]),
     ("RunnerBenchmarks", ["AgentSafeCore", "AgentSafeRunner", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit"]),
+    ("StateBenchmarks", ["AgentSafeCore", "AgentSafeControl", "AgentSafeStore", "AgentSafeAudit"]),
 ]
 
 for suite in suites {

@@ -45,6 +45,17 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
                 CREATE INDEX approvals_resolved ON approvals(resolved_at);
                 """)
         }
+        // v3: the two per-request lookups get indexes SQLite's planner picks without statistics. With v2's
+        // (fingerprint, status) and (caller, status) it chose (status, expires_at) instead, scanning every pending
+        // request on each retried or new require_approval (4.4 ms with 5,000 pending; see StateBenchmarks).
+        migrator.registerMigration("v3-pending-lookup-indexes") { db in
+            try db.execute(sql: """
+                DROP INDEX approvals_fingerprint;
+                CREATE INDEX approvals_fingerprint_pending ON approvals(fingerprint, status, expires_at);
+                DROP INDEX approvals_caller_status;
+                CREATE INDEX approvals_caller_pending ON approvals(caller, status, expires_at);
+                """)
+        }
         try migrator.migrate(queue)
         var readOnly = Configuration()
         readOnly.readonly = true
@@ -58,28 +69,28 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
     public func pendingRequest(fingerprint: String, now: Int64) -> ApprovalRequest? {
         // One statement is one read transaction (a consistent snapshot) without GRDB's BEGIN … COMMIT around it.
         try? lookup.inDatabase { db -> ApprovalRequest? in
-            try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT \(Self.columns) FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at >= ?
-                ORDER BY created_at DESC LIMIT 1
-                """), arguments: [fingerprint, now]).flatMap(Self.request)
+            try Row.fetchOne(db.cachedStatement(sql: Self.pendingByFingerprint), arguments: [fingerprint, now]).flatMap(Self.request)
         }
     }
+
+    /// The newest pending, unexpired request with a fingerprint (index `approvals_fingerprint_pending`).
+    static let pendingByFingerprint = """
+        SELECT \(columns) FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at >= ?
+        ORDER BY created_at DESC LIMIT 1
+        """
+    /// A caller's pending, unexpired requests (index `approvals_caller_pending`, covering).
+    static let pendingCount = "SELECT COUNT(*) FROM approvals WHERE caller = ? AND status = 'pending' AND expires_at >= ?"
 
     public func createOrReuse(_ r: ApprovalRequest, maxPendingPerCaller: Int, now: Int64) throws -> ApprovalCreation {
         try queue.write { db in
             // Cached statements: compiled once per connection, not per request.
             if let fingerprint = r.fingerprint,
-                let id = try String.fetchOne(db.cachedStatement(sql: """
-                    SELECT id FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at >= ?
-                    ORDER BY created_at DESC LIMIT 1
-                    """), arguments: [fingerprint, now]),
-                let existing = try Self.fetch(db, id)
+                let existing = try Row.fetchOne(db.cachedStatement(sql: Self.pendingByFingerprint),
+                                                arguments: [fingerprint, now]).flatMap(Self.request)
             {
                 return .existing(existing)
             }
-            let pending = try Int.fetchOne(
-                db.cachedStatement(sql: "SELECT COUNT(*) FROM approvals WHERE caller = ? AND status = 'pending' AND expires_at >= ?"),
-                arguments: [r.caller, now]) ?? 0
+            let pending = try Int.fetchOne(db.cachedStatement(sql: Self.pendingCount), arguments: [r.caller, now]) ?? 0
             if pending >= maxPendingPerCaller { return .limitReached(pending: pending) }
             try db.cachedStatement(sql: """
                 INSERT INTO approvals(id, status, caller, created_at, expires_at, body, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -221,20 +232,21 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
     private static let parsedBodies = Mutex<[String: ApprovalRequest]>([:])
     private static let parsedBodiesLimit = 512
 
+    /// A row of `SELECT \(columns)`, read by position in ``columns`` (a lookup by name compares names per column).
     static func request(_ row: Row) -> ApprovalRequest? {
-        let text: String = row["body"]
+        let text: String = row[9]
         guard var r = parsedBodies.withLock({ $0[text] }) ?? parse(body: text) else { return nil }
-        guard let status = ApprovalStatus(rawValue: row["status"]) else { return nil }
-        r.id = row["id"]
+        guard let status = ApprovalStatus(rawValue: row[1]) else { return nil }
+        r.id = row[0]
         r.status = status
-        r.createdAt = row["created_at"]
-        r.expiresAt = row["expires_at"]
-        r.resolvedAt = row["resolved_at"]
-        r.resolvedBy = row["resolved_by"]
-        r.resolutionReason = row["resolution_reason"]
-        r.ticketIssuedAt = row["ticket_issued_at"]
-        r.ticketJTI = row["ticket_jti"]
-        r.fingerprint = row["fingerprint"]
+        r.createdAt = row[2]
+        r.expiresAt = row[3]
+        r.resolvedAt = row[4]
+        r.resolvedBy = row[5]
+        r.resolutionReason = row[6]
+        r.ticketIssuedAt = row[7]
+        r.ticketJTI = row[8]
+        r.fingerprint = row[10]
         return r
     }
 
