@@ -56,6 +56,11 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
                 CREATE INDEX approvals_caller_pending ON approvals(caller, status, expires_at);
                 """)
         }
+        // v4: `GET /v1/approvals?status=…` lists the newest of one status; with only (status, expires_at) that sorted every
+        // request of the status (87 ms with 200,000 pending), with this index it reads `limit` rows.
+        migrator.registerMigration("v4-list-by-status-index") { db in
+            try db.execute(sql: "CREATE INDEX approvals_status_created ON approvals(status, created_at, id)")
+        }
         try migrator.migrate(queue)
         var readOnly = Configuration()
         readOnly.readonly = true
@@ -78,6 +83,10 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
         SELECT \(columns) FROM approvals WHERE fingerprint = ? AND status = 'pending' AND expires_at >= ?
         ORDER BY created_at DESC LIMIT 1
         """
+    /// The newest requests of one status (index `approvals_status_created`).
+    static let listByStatus = "SELECT \(columns) FROM approvals WHERE status = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+    /// The newest requests (index `approvals_created`, which holds the key `id` too).
+    static let listAll = "SELECT \(columns) FROM approvals ORDER BY created_at DESC, id DESC LIMIT ?"
     /// A caller's pending, unexpired requests (index `approvals_caller_pending`, covering).
     static let pendingCount = "SELECT COUNT(*) FROM approvals WHERE caller = ? AND status = 'pending' AND expires_at >= ?"
 
@@ -126,11 +135,9 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
         try queue.read { db in
             let rows: [Row]
             if let status {
-                rows = try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM approvals WHERE status = ? ORDER BY created_at DESC, id LIMIT ?",
-                                        arguments: [status.rawValue, limit])
+                rows = try Row.fetchAll(db, sql: Self.listByStatus, arguments: [status.rawValue, limit])
             } else {
-                rows = try Row.fetchAll(db, sql: "SELECT \(Self.columns) FROM approvals ORDER BY created_at DESC, id LIMIT ?",
-                                        arguments: [limit])
+                rows = try Row.fetchAll(db, sql: Self.listAll, arguments: [limit])
             }
             return rows.compactMap(Self.request)
         }

@@ -62,9 +62,9 @@ struct SQLiteApprovalStoreTests {
         defer { SQLiteReplayStoreTests.cleanup(path) }
         _ = try Self.filled(path, count: 200)
         let db = try DatabaseQueue(path: path)
-        func plan(_ sql: String) throws -> String {
+        func plan(_ sql: String, _ arguments: StatementArguments = ["x", Self.now]) throws -> String {
             try db.read { db in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: ["x", Self.now])
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments)
                     .map { $0["detail"] as String }.joined(separator: "\n")
             }
         }
@@ -73,5 +73,33 @@ struct SQLiteApprovalStoreTests {
                 "\(byFingerprint)")
         let count = try plan(SQLiteApprovalStore.pendingCount)
         #expect(count.contains("USING COVERING INDEX approvals_caller_pending (caller=? AND status=? AND expires_at>?)"), "\(count)")
+        // The approvers' listings read `limit` rows in index order: no sort of every row of a status.
+        let byStatus = try plan(SQLiteApprovalStore.listByStatus)
+        #expect(byStatus.contains("approvals_status_created (status=?)") && !byStatus.contains("TEMP B-TREE"), "\(byStatus)")
+        let all = try plan(SQLiteApprovalStore.listAll, [10])
+        #expect(all.contains("approvals_created") && !all.contains("TEMP B-TREE"), "\(all)")
+    }
+
+    @Test func listingsAreNewestFirst() throws {
+        let path = SQLiteReplayStoreTests.temporaryPath()
+        defer { SQLiteReplayStoreTests.cleanup(path) }
+        let store = try SQLiteApprovalStore(path: path)
+        var ids: [String] = []
+        for i in 0..<6 {
+            let r = Self.request(caller: "bot", fingerprint: "fp-\(i)", createdAt: Self.now - 100 + Int64(i / 2))
+            _ = try store.createOrReuse(r, maxPendingPerCaller: 100, now: Self.now - 100)
+            ids.append(r.id)
+            if i == 4 { _ = try store.resolve(r.id, approve: true, by: "alice", reason: nil, now: Self.now - 50) }
+        }
+        // Newest first; within one second, by id descending.
+        func order(_ indices: [Int]) -> [String] {
+            indices.map { ids[$0] }.sorted { a, b in
+                let (ia, ib) = (ids.firstIndex(of: a)! / 2, ids.firstIndex(of: b)! / 2)
+                return ia != ib ? ia > ib : a > b
+            }
+        }
+        #expect(try store.list(status: nil, limit: 10).map(\.id) == order([0, 1, 2, 3, 4, 5]))
+        #expect(try store.list(status: .pending, limit: 3).map(\.id) == Array(order([0, 1, 2, 3, 5]).prefix(3)))
+        #expect(try store.list(status: .approved, limit: 10).map(\.id) == [ids[4]])
     }
 }
