@@ -26,9 +26,8 @@ let suites: [(name: String, products: [String])] = [
     ("DecisionBenchmarks", ["AgentSafeCore", "AgentSafeConfig"]),
     ("TicketBenchmarks", ["AgentSafeCore", "AgentSafeTickets", "AgentSafeStore"]),
     ("AuditBenchmarks", ["AgentSafeCore", "AgentSafeAudit"]),
-    ("ControlBenchmarks", ["AgentSafeCore", "AgentSafeControl"]),
+    ("ControlBenchmarks", ["AgentSafeCore", "AgentSafeControl", "AgentSafeStore", "AgentSafeAudit"]),
     ("RunnerBenchmarks", ["AgentSafeCore", "AgentSafeRunner", "AgentSafeTickets", "AgentSafeStore", "AgentSafeAudit"]),
-    ("StateBenchmarks", ["AgentSafeCore", "AgentSafeControl", "AgentSafeStore", "AgentSafeAudit"]),
 ]
 
 for suite in suites {

@@ -47,7 +47,7 @@ public final class SQLiteApprovalStore: ApprovalStore, @unchecked Sendable {
         }
         // v3: the two per-request lookups get indexes SQLite's planner picks without statistics. With v2's
         // (fingerprint, status) and (caller, status) it chose (status, expires_at) instead, scanning every pending
-        // request on each retried or new require_approval (4.4 ms with 5,000 pending; see StateBenchmarks).
+        // request on each retried or new require_approval (4.4 ms with 5,000 pending; Benchmarks, ControlBenchmarks).
         migrator.registerMigration("v3-pending-lookup-indexes") { db in
             try db.execute(sql: """
                 DROP INDEX approvals_fingerprint;
