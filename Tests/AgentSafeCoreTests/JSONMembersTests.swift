@@ -109,6 +109,9 @@ struct JSONMembersTests {
             .string("q\"\\\n\r\t\u{08}\u{0C}\u{01}\u{1F}\u{7F}é😀"), .integer(.min), .integer(.max), .integer(0),
             .integer(-1), .number(3.0), .number(-0.0), .number(2.5), .number(1e300), .number(1e-7), .object([:]),
             .array([]), ["b": 1, "a": ["y": true, "x": "é"], "\u{E000}": 1, "😀": 2, "": 3],
+            // Past the small-object path (more than 16 members), and exactly at it.
+            .object(Dictionary(uniqueKeysWithValues: (0..<40).map { ("k\($0 * 7 % 40)", JSONValue.integer(Int64($0))) })),
+            .object(Dictionary(uniqueKeysWithValues: (0..<16).map { ("\(15 - $0)x", JSONValue.string("\($0)")) })),
         ]
         for value in fixed + (0..<2000).map({ _ in JSONValue.random(depth: 0, using: &rng, keys: ["a", "B", "é", "😀", "\u{E000}", "k\"", ""]) }) {
             var bytes: [UInt8] = []
