@@ -277,4 +277,3 @@ enum ConstantTime {
         return diff == 0
     }
 }
-

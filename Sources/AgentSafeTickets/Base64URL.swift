@@ -143,13 +143,7 @@ public enum Hex {
     static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(max(64, bytes.underestimatedCount * 2))
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        Array(bytes).withUnsafeBytes(encode(raw:))
     }
 
     /// Bytes in lower-case hex, written straight into the string's storage (for digests and MACs:

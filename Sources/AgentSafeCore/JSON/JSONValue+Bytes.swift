@@ -17,40 +17,33 @@ extension JSONValue {
             out.append(UInt8(ascii: "]"))
         case .object(let object):
             out.append(UInt8(ascii: "{"))
-            if object.count == 1, let (key, value) = object.first {
-                JSONValue.appendString(key, to: &out)
-                out.append(UInt8(ascii: ":"))
-                value.appendCanonical(to: &out)
-            } else if object.count > 16 {
-                let members = object.sorted { JSONValue.keyPrecedes($0.key, $1.key) }
-                for (i, member) in members.enumerated() {
-                    if i > 0 { out.append(UInt8(ascii: ",")) }
-                    JSONValue.appendString(member.key, to: &out)
-                    out.append(UInt8(ascii: ":"))
-                    member.value.appendCanonical(to: &out)
-                }
-            } else if !object.isEmpty {
-                // A small object (the usual: params, audit contexts): the members' positions, insertion-sorted by key
-                // in a stack buffer, with no array of (key, value) copies and no heap allocation.
-                withUnsafeTemporaryAllocation(of: Dictionary<String, JSONValue>.Index.self, capacity: object.count) { order in
-                    let keys = object.keys
+            // The members' positions in key order, in a stack buffer: no array of (key, value) copies. Small objects
+            // (the usual: params, audit contexts) are insertion-sorted in place; larger ones sorted.
+            withUnsafeTemporaryAllocation(of: Dictionary<String, JSONValue>.Index.self, capacity: object.count) { order in
+                order.initialize(repeating: object.startIndex)
+                defer { _ = order.deinitialize() }
+                let keys = object.keys
+                if object.count <= 16 {
                     var n = 0
                     for index in object.indices {
-                        let key = keys[index]
                         var j = n
-                        while j > 0, JSONValue.keyPrecedes(key, keys[order[j - 1]]) {
+                        while j > 0, JSONValue.keyPrecedes(keys[index], keys[order[j - 1]]) {
                             order[j] = order[j - 1]
                             j -= 1
                         }
                         order[j] = index
                         n += 1
                     }
-                    for i in 0..<n {
-                        if i > 0 { out.append(UInt8(ascii: ",")) }
-                        JSONValue.appendString(keys[order[i]], to: &out)
-                        out.append(UInt8(ascii: ":"))
-                        object.values[order[i]].appendCanonical(to: &out)
+                } else {
+                    for (i, index) in object.indices.sorted(by: { JSONValue.keyPrecedes(keys[$0], keys[$1]) }).enumerated() {
+                        order[i] = index
                     }
+                }
+                for (i, index) in order.enumerated() {
+                    if i > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONValue.appendString(keys[index], to: &out)
+                    out.append(UInt8(ascii: ":"))
+                    object.values[index].appendCanonical(to: &out)
                 }
             }
             out.append(UInt8(ascii: "}"))

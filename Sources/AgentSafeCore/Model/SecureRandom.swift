@@ -5,9 +5,9 @@ import Darwin
 #endif
 import Synchronization
 
-/// The kernel's CSPRNG, read 4 KiB at a time: the same bytes `SystemRandomNumberGenerator` would return, without
-/// a `getrandom` system call for every 8 of them (one per 256 bytes here) (a decision takes three ids, a ticket a fourth). Used for ids;
-/// keys are made by swift-crypto.
+/// The kernel's CSPRNG, read 4 KiB at a time: the same source as `SystemRandomNumberGenerator`, with one
+/// `getrandom` system call per 256 bytes instead of one per 8 (a decision takes three ids, a ticket a fourth).
+/// Used for ids; keys are made by swift-crypto.
 public struct SecureRandom: RandomNumberGenerator, Sendable {
     public init() {}
 
